@@ -1,0 +1,1 @@
+"""Archivist's user-facing side: answers, the command line and (later) Slack."""

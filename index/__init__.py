@@ -1,0 +1,1 @@
+"""Archivist's index: reading archives, chunking, embedding, storing and searching."""

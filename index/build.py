@@ -1,0 +1,321 @@
+"""Incremental, crash-safe build: sources -> articles -> chunks -> vectors -> published index.
+
+Work is staged in SQLite as it is embedded, so a killed build loses nothing it embedded; readers see
+the previous index until the publish transaction commits, which happens after the new FAISS file is
+on disk under a name of its own.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from index import sources, vectors
+from index.chunk import chunk, embed_text
+from index.config import Config
+from index.embed import BUNDLED, Embedder
+from index.records import Article, BuildSummary, SourceError
+from index.store import FORMAT_VERSION, Store, manifest_json, now_iso
+
+log = logging.getLogger("archivist.build")
+
+MANIFEST = "manifest.json"
+EMBED_GROUP_CHUNKS = 1024  # chunks per encoder call: long enough for length-sorted batches to pay off
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def model_key(cfg: Config) -> str:
+    """Identifies the vectors: any change of model or chunking means re-embedding everything."""
+    model = cfg.index.model
+    if model != BUNDLED:
+        model = str(cfg.resolve(model).resolve())
+    return json.dumps({"model": model, "chunking": asdict(cfg.chunking), "format": FORMAT_VERSION}, sort_keys=True)
+
+
+def shown_path(path: Path, base_dir: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base_dir.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+class _Lock:
+    def __init__(self, index_dir: Path):
+        index_dir.mkdir(parents=True, exist_ok=True)
+        self.f = open(index_dir / "build.lock", "w")
+
+    def __enter__(self):
+        try:
+            fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildError("another build is running on this index") from None
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.f, fcntl.LOCK_UN)
+        self.f.close()
+
+
+_DONE = object()
+
+
+def _produce(cfg: Config, signatures: dict[str, tuple[int, int]], out: queue.Queue) -> None:
+    """Reader thread: every file's articles and errors, or ("skip", path) for a file unchanged on disk."""
+    max_bytes = cfg.index.max_article_mb * 2**20
+    try:
+        for item in sources.discover(cfg.sources, cfg.base_dir):
+            if isinstance(item, SourceError):
+                out.put(item)
+                continue
+            path, spec = item
+            shown = shown_path(path, cfg.base_dir)
+            try:
+                st = path.stat()
+                sig = (st.st_size, st.st_mtime_ns)
+            except OSError as e:
+                out.put(SourceError(shown, f"cannot read: {e.strerror or e}"))
+                continue
+            if signatures.get(shown) == sig:
+                out.put(("skip", shown, sig))
+                continue
+            ok = True
+            for got in sources.read_file(path, spec, shown, max_bytes):
+                ok = ok and not isinstance(got, SourceError)
+                out.put(got)
+            if ok:
+                out.put(("read", shown, sig))
+    except BaseException as e:  # the consumer must hear of it, or it waits forever
+        out.put(e)
+    finally:
+        out.put(_DONE)
+
+
+class _Progress:
+    def __init__(self, enabled: bool):
+        self.bar = None
+        self.chunks = 0
+        self.t0 = time.monotonic()
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(unit=" articles", dynamic_ncols=True, smoothing=0.1)
+
+    def advance(self, articles: int, chunks: int = 0) -> None:
+        self.chunks += chunks
+        if self.bar is not None:
+            self.bar.update(articles)
+            self.bar.set_postfix_str(f"{self.chunks / max(1e-9, time.monotonic() - self.t0):.0f} chunks/s", refresh=False)
+
+    def set_total(self, total: int) -> None:
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.refresh()
+
+    def write(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.write(line)
+        else:
+            log.error(line)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def build(cfg: Config, *, progress: bool = False, embedder: Embedder | None = None,
+          report: Callable[[str], None] | None = None) -> BuildSummary:
+    t0 = time.monotonic()
+    index_dir = cfg.index_dir()
+    with _Lock(index_dir):
+        store = Store.open(index_dir)
+        try:
+            return _build(cfg, store, index_dir, embedder or Embedder(cfg.index.model, cfg.index.batch_size),
+                          progress, report, t0)
+        finally:
+            store.rollback()
+            store.close()
+
+
+def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: bool, report, t0: float) -> BuildSummary:
+    meta = store.meta()
+    key = model_key(cfg)
+    same_model = meta.get("model_key") == key
+    states = store.article_states()
+    signatures = store.file_signatures() if same_model else {}
+    staged = store.staged_keys(key)
+
+    bar = _Progress(progress)
+    say = report or bar.write
+    seen: set[str] = set()
+    failed_paths: set[str] = set()
+    errors: list[str] = []
+    files: dict[str, tuple[int, int]] = {}
+    publish: list[tuple[str, str]] = []  # (article_id, content_hash) to move from staging
+    moved: list[Article] = []  # same content, new location
+    added = updated = unchanged = duplicates = embedded_chunks = 0
+    pending: list[tuple[Article, list]] = []
+    pending_chunks = 0
+
+    def flush() -> None:
+        nonlocal pending, pending_chunks, embedded_chunks
+        if not pending:
+            return
+        texts = [embed_text(a.title, a.text, c) for a, cs in pending for c in cs]
+        vecs = embedder.encode(texts)
+        items, i = [], 0
+        for a, cs in pending:
+            items.append((a, cs, vecs[i:i + len(cs)]))
+            i += len(cs)
+        store.stage(key, items)
+        embedded_chunks += len(texts)
+        bar.advance(len(pending), len(texts))
+        pending, pending_chunks = [], 0
+
+    def take(article: Article) -> None:
+        nonlocal added, updated, unchanged, duplicates, pending_chunks
+        if article.article_id in seen:
+            duplicates += 1
+            bar.advance(1)
+            return
+        seen.add(article.article_id)
+        old = states.get(article.article_id)
+        if old is not None and old[0] == article.content_hash and same_model:
+            unchanged += 1
+            if old[1] != article.source:
+                moved.append(article)
+            bar.advance(1)
+            return
+        if old is None:
+            added += 1
+        else:
+            updated += 1
+        publish.append((article.article_id, article.content_hash))
+        if (article.article_id, article.content_hash) in staged:
+            bar.advance(1)  # embedded by an earlier build that did not finish
+            return
+        cs = chunk(article.text, cfg.chunking)
+        pending.append((article, cs))
+        pending_chunks += len(cs)
+        if pending_chunks >= EMBED_GROUP_CHUNKS:
+            flush()
+
+    by_source: dict[str, list[str]] = {}
+    for aid, (_, src) in states.items():
+        by_source.setdefault(src, []).append(aid)
+
+    q: queue.Queue = queue.Queue(maxsize=512)
+    reader = threading.Thread(target=_produce, args=(cfg, signatures, q), daemon=True, name="archivist-reader")
+    reader.start()
+    while True:
+        item = q.get()
+        if item is _DONE:
+            break
+        if isinstance(item, BaseException):
+            raise item
+        if isinstance(item, Article):
+            take(item)
+        elif isinstance(item, SourceError):
+            failed_paths.add(item.path)
+            errors.append(str(item))
+            say(f"error: {item}")
+        elif item[0] == "skip":
+            _, shown, sig = item
+            files[shown] = sig
+            for aid in by_source.get(shown, []):
+                if aid not in seen:
+                    seen.add(aid)
+                    unchanged += 1
+            bar.advance(len(by_source.get(shown, [])))
+        else:
+            _, shown, sig = item
+            files[shown] = sig
+    reader.join()
+
+    # Articles whose file could not be read this time are kept: a bad read must never lose data.
+    kept = [aid for aid, (_, src) in states.items() if aid not in seen and src in failed_paths]
+    removed = [aid for aid, (_, src) in states.items() if aid not in seen and src not in failed_paths]
+    if not same_model:
+        for aid in kept:  # their old vectors came from another model: embed them again from the stored text
+            article = store.article(aid)
+            if (aid, article.content_hash) not in staged:
+                pending.append((article, chunk(article.text, cfg.chunking)))
+            publish.append((aid, article.content_hash))
+    bar.set_total(len(seen) + duplicates + len(kept))
+    flush()
+    bar.close()
+
+    changed = bool(publish or removed or moved) or not same_model or files != store.file_signatures()
+    if changed:
+        _publish(cfg, store, index_dir, embedder, meta, key, same_model, publish, removed, moved, files)
+    elif not (index_dir / MANIFEST).is_file() and meta:
+        _write_manifest(store, index_dir)
+    return BuildSummary(
+        added=added, updated=updated, unchanged=unchanged, removed=len(removed), failed=len(errors),
+        chunks_embedded=embedded_chunks, seconds=time.monotonic() - t0, errors=tuple(errors),
+        duplicates=duplicates,
+    )
+
+
+def _publish(cfg, store: Store, index_dir: Path, embedder: Embedder, meta: dict, key: str, same_model: bool,
+             publish: list[tuple[str, str]], removed: list[str], moved: list[Article], files) -> None:
+    store.begin_publish()
+    try:
+        replaced = [aid for aid, _ in publish]
+        gone = store.delete_articles(removed + [aid for aid in replaced if aid not in removed])
+        store.relocate(moved)
+        new_ids, new_vecs = store.publish_staged(key, publish)
+        generation = int(meta.get("generation", "0"))
+        faiss_file = meta.get("faiss_file", "")
+        counts = store.counts()
+        if gone or new_ids or not same_model or not faiss_file:
+            index = _next_faiss(store, index_dir, meta, same_model, gone, new_ids, new_vecs, counts["chunks"])
+            generation += 1
+            faiss_file = f"vectors-{generation}.faiss"
+            vectors.save(index, index_dir / faiss_file)
+            dim = index.d
+        else:
+            dim = int(meta.get("dim", "0"))
+        store.finish_publish({
+            "generation": str(generation), "faiss_file": faiss_file, "model_key": key, "model": cfg.index.model,
+            "dim": str(dim), "chunking": json.dumps(asdict(cfg.chunking)), "built_at": now_iso(),
+            "format_version": str(FORMAT_VERSION),
+        }, files)
+    except BaseException:
+        store.rollback()
+        raise
+    for old in index_dir.glob("vectors-*.faiss*"):
+        if old.name != faiss_file:
+            old.unlink(missing_ok=True)
+    _write_manifest(store, index_dir)
+
+
+def _next_faiss(store: Store, index_dir: Path, meta: dict, same_model: bool, gone, new_ids, new_vecs, total: int):
+    """Update the published FAISS index in memory; rebuild it from SQLite when it cannot be trusted."""
+    current = index_dir / meta.get("faiss_file", "-")
+    if same_model and current.is_file():
+        try:
+            index = vectors.load(current)
+            vectors.update(index, gone, new_ids, new_vecs)
+            if index.ntotal == total:
+                return index
+            log.warning("FAISS index out of step with SQLite (%d vs %d vectors); rebuilding it", index.ntotal, total)
+        except RuntimeError as e:
+            log.warning("cannot read %s (%s); rebuilding it from SQLite", current, e)
+    dim = new_vecs.shape[1] if new_vecs is not None else store.vector_dim()
+    return vectors.build(dim, store.all_vectors())
+
+
+def _write_manifest(store: Store, index_dir: Path) -> None:
+    tmp = index_dir / (MANIFEST + ".tmp")
+    tmp.write_text(manifest_json(store.meta(), store.counts()))
+    os.replace(tmp, index_dir / MANIFEST)

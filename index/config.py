@@ -1,0 +1,153 @@
+"""Configuration: TOML file -> frozen dataclasses. Every key has a default that works with no file."""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("auto", "html", "warc", "text", "markdown", "jsonl", "csv")
+FIELD_NAMES = ("id", "title", "text", "url", "published", "author", "site")
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or has a bad value."""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    path: str  # a file, a folder (recursive) or a glob
+    format: str = "auto"  # by file type when "auto"
+    # export field -> our field; for jsonl/csv. Missing keys use our own names.
+    fields: tuple[tuple[str, str], ...] = ()
+
+    def field_map(self) -> dict[str, str]:
+        mapping = {name: name for name in FIELD_NAMES}
+        mapping.update(dict(self.fields))
+        return mapping
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    path: str = "archive-index"
+    model: str = "bundled"  # the bundled all-MiniLM-L6-v2, or a local sentence-transformers folder
+    batch_size: int = 64  # sentences per forward pass of the encoder
+    max_article_mb: int = 10  # a page, text file or record larger than this is reported and skipped
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    target_words: int = 120  # a chunk closes at the first sentence end past this
+    max_words: int = 150  # ...and never grows past this (long sentences are split on words)
+    overlap_sentences: int = 1  # sentences repeated at the start of the next chunk
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    top_k: int = 3
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    allowed_channels: tuple[str, ...] = ()
+    api_base_url: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    index: IndexSettings = IndexSettings()
+    chunking: ChunkSettings = ChunkSettings()
+    search: SearchSettings = SearchSettings()
+    slack: SlackSettings = SlackSettings()
+    sources: tuple[SourceSpec, ...] = ()
+    base_dir: Path = field(default_factory=Path.cwd)  # relative paths resolve against it
+
+    def index_dir(self) -> Path:
+        return self.resolve(self.index.path)
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
+def _section(cls: type, raw: Any, name: str) -> Any:
+    if raw is None:
+        return cls()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(raw) - set(known)
+    if unknown:
+        raise ConfigError(f"[{name}] has unknown key(s): {', '.join(sorted(unknown))}")
+    values = {}
+    for key, value in raw.items():
+        default = getattr(cls(), key)
+        if isinstance(default, tuple):
+            if not isinstance(value, list):
+                raise ConfigError(f"[{name}] {key} must be a list")
+            value = tuple(value)
+        elif type(value) is not type(default):
+            raise ConfigError(f"[{name}] {key} must be {type(default).__name__}, not {value!r}")
+        if type(default) is int and value <= 0:
+            raise ConfigError(f"[{name}] {key} must be positive, not {value}")
+        values[key] = value
+    return cls(**values)
+
+
+def _source(raw: Any, i: int) -> SourceSpec:
+    if not isinstance(raw, dict) or "path" not in raw:
+        raise ConfigError(f"[[sources]] entry {i + 1} needs a path")
+    unknown = set(raw) - {"path", "format", "fields"}
+    if unknown:
+        raise ConfigError(f"[[sources]] entry {i + 1} has unknown key(s): {', '.join(sorted(unknown))}")
+    fmt = raw.get("format", "auto")
+    if fmt not in FORMATS:
+        raise ConfigError(f"[[sources]] entry {i + 1}: format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    mapping = raw.get("fields", {})
+    if not isinstance(mapping, dict) or set(mapping) - set(FIELD_NAMES):
+        raise ConfigError(
+            f"[[sources]] entry {i + 1}: fields maps our names ({', '.join(FIELD_NAMES)}) to the export's"
+        )
+    return SourceSpec(path=str(raw["path"]), format=fmt, fields=tuple(sorted(mapping.items())))
+
+
+def parse(data: dict[str, Any], base_dir: Path) -> Config:
+    unknown = set(data) - {"index", "chunking", "search", "slack", "sources"}
+    if unknown:
+        raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
+    cfg = Config(
+        index=_section(IndexSettings, data.get("index"), "index"),
+        chunking=_section(ChunkSettings, data.get("chunking"), "chunking"),
+        search=_section(SearchSettings, data.get("search"), "search"),
+        slack=_section(SlackSettings, data.get("slack"), "slack"),
+        sources=tuple(_source(s, i) for i, s in enumerate(data.get("sources", []))),
+        base_dir=base_dir,
+    )
+    if cfg.chunking.target_words > cfg.chunking.max_words:
+        raise ConfigError("[chunking] target_words must not exceed max_words")
+    return cfg
+
+
+def load(path: str | None = None) -> Config:
+    """--config PATH, else ./config.toml, else $ARCHIVIST_CONFIG, else built-in defaults."""
+    if path is None:
+        if Path("config.toml").is_file():
+            path = "config.toml"
+        else:
+            path = os.environ.get("ARCHIVIST_CONFIG") or None
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such config file") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{p}: {e}") from None
+    return parse(data, p.resolve().parent)
+
+
+def with_sources(cfg: Config, paths: list[str]) -> Config:
+    """Sources given on the command line replace the configured ones (relative to the cwd)."""
+    return replace(cfg, sources=tuple(SourceSpec(path=str(Path(p).resolve())) for p in paths))

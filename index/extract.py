@@ -1,0 +1,115 @@
+"""Main text and metadata from one document: HTML pages, text dumps and Markdown.
+
+Each function takes the document as read and returns `Extracted`; reading files, ids and hashes are
+`sources.py`'s business. A function raises `ExtractError` with a one-line reason when the document
+holds no article.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from index import textdump
+from index.urls import site_of
+
+
+class ExtractError(ValueError):
+    """The document holds no article text; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class Extracted:
+    title: str
+    text: str
+    url: str = ""
+    published: str = ""
+    author: str = ""
+    site: str = ""
+
+
+def _looks_binary(data: bytes) -> bool:
+    head = data[:4096]
+    return b"\x00" in head or sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 10
+
+
+def html(data: bytes, url: str = "") -> Extracted:
+    """Article body and metadata with trafilatura, favouring precision (scores best on real news pages)."""
+    if _looks_binary(data):
+        raise ExtractError("not an HTML page (binary data)")
+    import trafilatura  # heavy import, only when there is HTML to read
+
+    doc = trafilatura.bare_extraction(
+        data, url=url or None, favor_precision=True, with_metadata=True, include_comments=False
+    )
+    text = (doc.text if doc else "") or ""
+    if not text.strip():
+        raise ExtractError("no article text found in the page")
+    page_url = url or doc.url or ""
+    title = _one_line(doc.title or "")
+    return Extracted(
+        title=title,
+        text=_drop_leading_title(text.strip(), title),
+        url=page_url,
+        published=(doc.date or "")[:10],
+        author=_one_line(doc.author or ""),
+        site=_one_line(doc.sitename or "") or site_of(page_url),
+    )
+
+
+def text_dump(raw: str) -> Extracted:
+    dump = textdump.clean(raw)
+    if not dump.text.strip():
+        raise ExtractError("empty text file")
+    return Extracted(title=dump.title, text=dump.text, published=dump.published, author=dump.author)
+
+
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_HEADING = re.compile(r"^#{1,6}\s+", re.M)
+_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
+
+
+def markdown(raw: str) -> Extracted:
+    """Front matter (title, date, url, author) if any, the first heading as title, plain-ish text."""
+    meta: dict[str, str] = {}
+    m = _FRONT_MATTER.match(raw)
+    if m:
+        for line in m.group(1).splitlines():
+            key, sep, value = line.partition(":")
+            if sep:
+                meta[key.strip().lower()] = value.strip().strip("\"'")
+        raw = raw[m.end():]
+    title = meta.get("title", "")
+    if not title:
+        h = re.search(r"^#\s+(.+)$", raw, re.M)
+        if h:
+            title = h.group(1).strip()
+            raw = raw[: h.start()] + raw[h.end():]
+    text = _MD_EMPHASIS.sub(r"\2", _MD_LINK.sub(r"\1", _MD_HEADING.sub("", raw)))
+    text = "\n\n".join(_unwrap(block) for block in re.split(r"\n\s*\n", text) if block.strip())
+    if not text:
+        raise ExtractError("empty Markdown file")
+    published = textdump.find_date(meta.get("date", "") or meta.get("published", ""))
+    url = meta.get("url", "") or meta.get("link", "")
+    return Extracted(title=title, text=text, url=url, published=published,
+                     author=meta.get("author", ""), site=site_of(url))
+
+
+def _drop_leading_title(text: str, title: str) -> str:
+    """Pages repeat their headline at the top of the body; the title is kept apart already."""
+    first, _, rest = text.partition("\n")
+    if title and rest and _one_line(first).casefold() == title.casefold():
+        return rest.lstrip()
+    return text
+
+
+def _unwrap(block: str) -> str:
+    """Join a hard-wrapped paragraph into one line; list items and the like keep their lines."""
+    lines = [line.strip() for line in block.strip().split("\n")]
+    if any(re.match(r"^([-*+>]|\d+[.)])\s", line) for line in lines):
+        return "\n".join(lines)
+    return " ".join(lines)
+
+
+def _one_line(s: str) -> str:
+    return " ".join(s.split())

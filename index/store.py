@@ -1,0 +1,253 @@
+"""SQLite, the index's source of truth: articles, chunks with float32 vectors, FTS5, build state.
+
+The only module that writes SQL. Readers see the last published state: a build stages its
+embeddings in their own tables (committed as it goes, so a killed build loses no work) and moves
+them into the live tables in one transaction at the end.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import numpy as np
+
+from index.records import Article, Chunk, Hit
+
+FORMAT_VERSION = 1
+DB_NAME = "archive.sqlite"
+
+_ARTICLE_COLS = [f.name for f in fields(Article)]
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    {", ".join(c + (" TEXT PRIMARY KEY" if c == "article_id" else " TEXT NOT NULL") for c in _ARTICLE_COLS)}
+);
+CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id INTEGER PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(article_id),
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    title, text, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS staged_articles (
+    model_key TEXT NOT NULL, {", ".join(c + " TEXT NOT NULL" for c in _ARTICLE_COLS)},
+    PRIMARY KEY (article_id, content_hash, model_key)
+);
+CREATE TABLE IF NOT EXISTS staged_chunks (
+    model_key TEXT NOT NULL, article_id TEXT NOT NULL, content_hash TEXT NOT NULL,
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (article_id, content_hash, model_key, ordinal)
+);
+"""
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+class Store:
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, index_dir: Path, readonly: bool = False) -> "Store":
+        path = index_dir / DB_NAME
+        if readonly:
+            if not path.is_file():
+                raise StoreError(f"no index at {index_dir} (run `archivist build` first)")
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            index_dir.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a killed process
+            conn.executescript(SCHEMA)
+        conn.execute("PRAGMA busy_timeout=10000")
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- meta -------------------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT key, value FROM meta"))
+
+    def generation(self) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    # --- what the build compares against ----------------------------------------------------
+    def article_states(self) -> dict[str, tuple[str, str]]:
+        """article_id -> (content_hash, source) of the published articles."""
+        return {a: (h, s) for a, h, s in self.conn.execute("SELECT article_id, content_hash, source FROM articles")}
+
+    def file_signatures(self) -> dict[str, tuple[int, int]]:
+        return {p: (s, m) for p, s, m in self.conn.execute("SELECT path, size, mtime_ns FROM files")}
+
+    def staged_keys(self, model_key: str) -> set[tuple[str, str]]:
+        return set(self.conn.execute(
+            "SELECT article_id, content_hash FROM staged_articles WHERE model_key = ?", (model_key,)))
+
+    # --- staging: committed as the build goes ------------------------------------------------
+    def stage(self, model_key: str, items: Iterable[tuple[Article, list[Chunk], np.ndarray]]) -> None:
+        with self._transaction():
+            for article, chunks, vecs in items:
+                row = asdict(article)
+                self.conn.execute(
+                    f"INSERT OR REPLACE INTO staged_articles (model_key, {', '.join(_ARTICLE_COLS)}) "
+                    f"VALUES (?, {', '.join('?' * len(_ARTICLE_COLS))})",
+                    [model_key, *(row[c] for c in _ARTICLE_COLS)],
+                )
+                self.conn.execute("DELETE FROM staged_chunks WHERE article_id = ? AND content_hash = ? AND model_key = ?",
+                                  (article.article_id, article.content_hash, model_key))
+                self.conn.executemany(
+                    'INSERT INTO staged_chunks (model_key, article_id, content_hash, ordinal, start, "end", vector) '
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(model_key, article.article_id, article.content_hash, c.ordinal, c.start, c.end,
+                      np.asarray(v, dtype=np.float32).tobytes()) for c, v in zip(chunks, vecs)],
+                )
+
+    # --- publish: one transaction -------------------------------------------------------------
+    def begin_publish(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def delete_articles(self, article_ids: Iterable[str]) -> list[int]:
+        """Remove articles with their chunks and keyword rows; returns the chunk ids removed."""
+        removed: list[int] = []
+        for aid in article_ids:
+            ids = [r[0] for r in self.conn.execute("SELECT chunk_id FROM chunks WHERE article_id = ?", (aid,))]
+            self.conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in ids])
+            self.conn.execute("DELETE FROM chunks WHERE article_id = ?", (aid,))
+            self.conn.execute("DELETE FROM articles WHERE article_id = ?", (aid,))
+            removed.extend(ids)
+        return removed
+
+    def relocate(self, articles: Iterable[Article]) -> None:
+        """Same content found under another file name: only the location changes."""
+        self.conn.executemany("UPDATE articles SET source = ?, record = ? WHERE article_id = ?",
+                              [(a.source, a.record, a.article_id) for a in articles])
+
+    def publish_staged(self, model_key: str, keys: Iterable[tuple[str, str]]) -> tuple[list[int], np.ndarray]:
+        """Move staged articles into the live tables; returns the new chunk ids and their vectors."""
+        new_ids: list[int] = []
+        blobs: list[bytes] = []
+        cols = ", ".join(_ARTICLE_COLS)
+        for aid, chash in keys:
+            self.conn.execute(
+                f"INSERT INTO articles ({cols}) SELECT {cols} FROM staged_articles "
+                "WHERE article_id = ? AND content_hash = ? AND model_key = ?", (aid, chash, model_key))
+            title, text = self.conn.execute("SELECT title, text FROM articles WHERE article_id = ?", (aid,)).fetchone()
+            rows = self.conn.execute(
+                'SELECT ordinal, start, "end", vector FROM staged_chunks '
+                "WHERE article_id = ? AND content_hash = ? AND model_key = ? ORDER BY ordinal", (aid, chash, model_key))
+            for ordinal, start, end, vector in rows.fetchall():
+                cur = self.conn.execute(
+                    'INSERT INTO chunks (article_id, ordinal, start, "end", vector) VALUES (?, ?, ?, ?, ?)',
+                    (aid, ordinal, start, end, vector))
+                self.conn.execute("INSERT INTO chunks_fts (rowid, title, text) VALUES (?, ?, ?)",
+                                  (cur.lastrowid, title, text[start:end]))
+                new_ids.append(cur.lastrowid)
+                blobs.append(vector)
+        vecs = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1) if blobs else None
+        return new_ids, vecs
+
+    def finish_publish(self, meta: dict[str, str], files: dict[str, tuple[int, int]]) -> None:
+        self.conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
+        self.conn.execute("DELETE FROM files")
+        self.conn.executemany("INSERT INTO files (path, size, mtime_ns) VALUES (?, ?, ?)",
+                              [(p, s, m) for p, (s, m) in files.items()])
+        self.conn.execute("DELETE FROM staged_chunks")
+        self.conn.execute("DELETE FROM staged_articles")
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def _transaction(self):
+        conn = self.conn
+
+        class _Tx:
+            def __enter__(self):
+                conn.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self, exc_type, *_):
+                conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+        return _Tx()
+
+    # --- reading ------------------------------------------------------------------------------
+    def all_vectors(self, batch: int = 50_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids, vectors) of every live chunk, in batches, for rebuilding the FAISS index."""
+        last = -1
+        while True:
+            rows = self.conn.execute(
+                "SELECT chunk_id, vector FROM chunks WHERE chunk_id > ? ORDER BY chunk_id LIMIT ?", (last, batch)
+            ).fetchall()
+            if not rows:
+                return
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+            yield ids, vecs
+            last = rows[-1][0]
+
+    def vector_dim(self) -> int:
+        row = self.conn.execute("SELECT length(vector) / 4 FROM chunks LIMIT 1").fetchone()
+        return int(row[0]) if row else int(self.meta().get("dim", "0")) or 384
+
+    def counts(self) -> dict[str, int]:
+        (articles,) = self.conn.execute("SELECT count(*) FROM articles").fetchone()
+        (chunks,) = self.conn.execute("SELECT count(*) FROM chunks").fetchone()
+        return {"articles": articles, "chunks": chunks}
+
+    def date_range(self) -> tuple[str, str]:
+        lo, hi = self.conn.execute(
+            "SELECT min(published), max(published) FROM articles WHERE published != ''").fetchone()
+        return lo or "", hi or ""
+
+    def hits(self, scored: list[tuple[int, float]]) -> list[Hit]:
+        """Hits for (chunk_id, score) pairs, in the given order; ids no longer live are dropped."""
+        if not scored:
+            return []
+        ids = [cid for cid, _ in scored]
+        rows = self.conn.execute(
+            'SELECT c.chunk_id, c.article_id, a.title, a.url, a.published, a.site, c.start, c."end", '
+            "substr(a.text, c.start + 1, c.\"end\" - c.start) FROM chunks c JOIN articles a USING (article_id) "
+            f"WHERE c.chunk_id IN ({', '.join('?' * len(ids))})", ids).fetchall()
+        by_id = {r[0]: r for r in rows}
+        return [Hit(*by_id[cid][:8], text=by_id[cid][8], score=score) for cid, score in scored if cid in by_id]
+
+    def article(self, article_id: str) -> Article | None:
+        row = self.conn.execute(f"SELECT {', '.join(_ARTICLE_COLS)} FROM articles WHERE article_id = ?",
+                                (article_id,)).fetchone()
+        return Article(*row) if row else None
+
+
+def manifest_json(meta: dict[str, str], counts: dict[str, int]) -> str:
+    doc = {
+        "format_version": FORMAT_VERSION,
+        "model": meta.get("model", ""),
+        "dim": int(meta.get("dim", "0")),
+        "chunking": json.loads(meta.get("chunking", "{}")),
+        "articles": counts["articles"],
+        "chunks": counts["chunks"],
+        "built_at": meta.get("built_at", ""),
+        "generation": int(meta.get("generation", "0")),
+        "faiss_file": meta.get("faiss_file", ""),
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
