@@ -27,7 +27,7 @@ from index.store import FORMAT_VERSION, Store, manifest_json, now_iso
 log = logging.getLogger("archivist.build")
 
 MANIFEST = "manifest.json"
-EMBED_GROUP_CHUNKS = 1024  # chunks per encoder call: long enough for length-sorted batches to pay off
+EMBED_GROUP_CHUNKS = 512  # chunks per encoder call (and per staging commit): length-sorted batches pay off
 
 
 class BuildError(RuntimeError):

@@ -13,6 +13,9 @@ from index import textdump
 from index.urls import site_of
 
 
+MIN_ARTICLE_WORDS = 5
+
+
 class ExtractError(ValueError):
     """The document holds no article text; the message says why, in one line."""
 
@@ -42,7 +45,7 @@ def html(data: bytes, url: str = "") -> Extracted:
         data, url=url or None, favor_precision=True, with_metadata=True, include_comments=False
     )
     text = (doc.text if doc else "") or ""
-    if not text.strip():
+    if len(text.split()) < MIN_ARTICLE_WORDS:  # a menu or a cookie notice, not an article
         raise ExtractError("no article text found in the page")
     page_url = url or doc.url or ""
     title = _one_line(doc.title or "")

@@ -29,7 +29,7 @@ Item = Article | SourceError
 
 _SUFFIXES = {
     ".html": "html", ".htm": "html", ".xhtml": "html",
-    ".warc": "warc", ".arc": "warc",
+    ".warc": "warc",
     ".txt": "text", ".md": "markdown", ".markdown": "markdown",
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
 }
@@ -138,9 +138,16 @@ def _read_warc(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iter
     from warcio.exceptions import ArchiveLoadFailed
 
     found = 0
+
+    def damaged(why: str) -> SourceError:
+        return SourceError(shown, f"WARC damaged or truncated after {found} HTML records ({why})")
+
     with open(path, "rb") as f:
         try:
-            for record in ArchiveIterator(f, arc2warc=True):
+            for n, record in enumerate(ArchiveIterator(f)):
+                if record.format != "warc":  # warcio reads anything as old ARC text; we want WARC
+                    yield SourceError(shown, "not a WARC file") if n == 0 else damaged("unexpected data")
+                    return
                 if record.rec_type not in ("response", "resource"):
                     continue
                 ctype = (record.http_headers.get_header("Content-Type") if record.http_headers
@@ -155,6 +162,10 @@ def _read_warc(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iter
                 if len(payload) > max_bytes:
                     yield SourceError(shown, f"record over the {max_bytes / 2**20:.0f} MB limit", f"#{rid}")
                     continue
+                if getattr(record.raw_stream, "limit", 0):  # the record ended before its Content-Length
+                    found -= 1
+                    yield damaged(f"record {rid} is cut short")
+                    return
                 try:
                     ex = extract.html(payload, url=uri)
                 except ExtractError as e:
@@ -162,10 +173,11 @@ def _read_warc(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iter
                     continue
                 yield make_article(ex, shown, rid, position=found)
         except ArchiveLoadFailed as e:
-            yield SourceError(shown, f"not a readable WARC file ({str(e).splitlines()[0][:120]})")
+            yield damaged(str(e).splitlines()[0][:120]) if found else SourceError(
+                shown, f"not a WARC file ({str(e).splitlines()[0][:120]})")
             return
         except (EOFError, zlib.error, gzip.BadGzipFile, ValueError) as e:
-            yield SourceError(shown, f"WARC damaged or truncated after {found} HTML records ({e or type(e).__name__})")
+            yield damaged(str(e) or type(e).__name__)
             return
     if found == 0:
         yield SourceError(shown, "no HTML response records in the WARC file")

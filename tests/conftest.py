@@ -26,8 +26,8 @@ def cfg_for(tmp_path):
     """A Config with the given sources and an index folder in tmp_path."""
     from index.config import parse
 
-    def make(*paths, index="idx", **sections):
-        data = {"index": {"path": str(tmp_path / index)}, "sources": [
+    def make(*paths, **sections):
+        data = {"index": {"path": str(tmp_path / "idx")}, "sources": [
             p if isinstance(p, dict) else {"path": str(p)} for p in paths]}
         for name, values in sections.items():
             data.setdefault(name, {}).update(values)
