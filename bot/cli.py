@@ -132,32 +132,154 @@ def _age(seconds: float) -> str:
     return f"{max(0, seconds):.0f} seconds"
 
 
-def cmd_ask(cfg: Config, args) -> int:
+def open_searcher(cfg: Config):
+    """The searcher over the configured index, or None after printing why not."""
     from index.embed import Embedder
     from index.search import Searcher
     from index.store import StoreError
 
     try:
-        searcher = Searcher(cfg.index_dir(), Embedder(cfg.index.model, cfg.index.batch_size))
+        return Searcher(cfg.index_dir(), Embedder(cfg.index.model, cfg.index.batch_size), cfg.search)
     except StoreError as e:
         print(f"error: {e}", file=sys.stderr)
+        return None
+
+
+def _inputs(words: list[str]):
+    """The one question given, or with '-' one per line from stdin."""
+    if words == ["-"]:
+        return (line.strip() for line in sys.stdin if line.strip())
+    return iter([" ".join(words)])
+
+
+def answer_json(a) -> dict:
+    return {"question": a.question, "query": a.query, "filters": list(a.filters), "abstained": a.abstained,
+            "error": a.error, "passages": [
+                {"article_id": p.article_id, "title": p.title, "url": p.url, "published": p.published, "site": p.site,
+                 "quote": p.quote, "start": p.start, "end": p.end, "chunk_id": p.chunk_id, "score": p.score,
+                 "copies": p.copies} for p in a.passages],
+            "closest": [{"article_id": c.article_id, "title": c.title, "url": c.url, "published": c.published}
+                        for c in a.closest],
+            "articles_searched": a.articles_searched, "index_date": a.index_date}
+
+
+def cmd_ask(cfg: Config, args) -> int:
+    from dataclasses import replace as dc_replace
+
+    from bot.answer import answer
+    from bot.blocks import answer_blocks, to_text
+
+    searcher = open_searcher(cfg)
+    if searcher is None:
         return 1
-    questions = (line.strip() for line in sys.stdin) if args.question == ["-"] else iter([" ".join(args.question)])
-    k = args.k or cfg.search.top_k
-    for q in questions:
-        if not q:
-            continue
-        hits = searcher.dense(q, k)
+    settings = cfg.search if not args.mode else dc_replace(cfg.search, mode=args.mode)
+    for q in _inputs(args.question):
+        a = answer(q, searcher, settings, k=args.k or None)
         if args.json:
-            print(json.dumps({"question": q, "abstained": False, "passages": [
-                {"article_id": h.article_id, "title": h.title, "url": h.url, "published": h.published,
-                 "quote": h.text, "start": h.start, "end": h.end, "chunk_id": h.chunk_id, "score": round(h.score, 4)}
-                for h in hits]}, ensure_ascii=False), flush=True)
+            print(json.dumps(answer_json(a), ensure_ascii=False), flush=True)
         else:
-            print(f"Q: {q}\n")
-            for h in hits:
-                print(f"  {h.title} ({h.published or 'undated'}) {h.url}")
-                print("  > " + " ".join(h.text.split())[:400] + "\n")
+            print(f"Q: {a.question}\n")
+            print(to_text(answer_blocks(a)[0]), flush=True)
+    return 0
+
+
+def summary_json(r) -> dict:
+    out = {"query": r.query, "error": r.error, "article": None, "sentences": [],
+           "did_you_mean": [{"article_id": c.article_id, "title": c.title, "url": c.url, "published": c.published}
+                            for c in r.did_you_mean]}
+    if r.summary:
+        s = r.summary
+        out["article"] = {"article_id": s.article_id, "title": s.title, "url": s.url, "published": s.published,
+                          "site": s.site}
+        out["sentences"] = [{"text": x.text, "start": x.start, "end": x.end} for x in s.sentences]
+    return out
+
+
+def cmd_summarize(cfg: Config, args) -> int:
+    from bot.blocks import summary_blocks, to_text
+    from bot.summary import summary
+
+    searcher = open_searcher(cfg)
+    if searcher is None:
+        return 1
+    found_all = True
+    for q in _inputs(args.query):
+        r = summary(q, searcher, cfg.summary.sentences)
+        found_all = found_all and not r.error
+        if args.json:
+            print(json.dumps(summary_json(r), ensure_ascii=False), flush=True)
+        else:
+            print(to_text(summary_blocks(r)[0]), flush=True)
+    return 0 if found_all or args.query == ["-"] else 1
+
+
+def cmd_serve(cfg: Config, args) -> int:
+    from bot import app as slack
+
+    try:
+        if args.http:
+            env = slack.require_env("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+        else:
+            env = slack.require_env("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    except slack.MissingToken as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if open_searcher(cfg) is None:
+        return 1
+    logging.getLogger("archivist").setLevel(logging.INFO)
+    app = slack.create_app(cfg, bot_token=env["SLACK_BOT_TOKEN"], signing_secret=env.get("SLACK_SIGNING_SECRET"))
+    if args.http:
+        slack.serve_http(app, args.host, args.port)
+    else:
+        slack.serve_socket(app, env["SLACK_APP_TOKEN"])
+    return 0
+
+
+CHAT_HELP = """Ask a question about the archive, or:
+  /summarize <link | article id | words>   a short summary of one article
+  more                                     the next passages for the last question
+  quit                                     leave (or Ctrl-D)"""
+
+
+def cmd_chat(cfg: Config, args) -> int:
+    """The bot's replies in the terminal: same answers, same blocks, rendered as text."""
+    from bot.answer import answer
+    from bot.blocks import answer_blocks, summary_blocks, to_text
+    from bot.summary import summary
+
+    searcher = open_searcher(cfg)
+    if searcher is None:
+        return 1
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"Archivist: {searcher.store.count_articles():,} articles in {cfg.index_dir()}\n{CHAT_HELP}\n")
+    last, offset = "", 0
+    while True:
+        try:
+            line = input("you> " if interactive else "").strip()
+        except EOFError:
+            break
+        if not line:
+            continue
+        if line in ("quit", "exit"):
+            break
+        if not interactive:
+            print(f"you> {line}")
+        if line.startswith("/summarize"):
+            reply = summary(line[len("/summarize"):], searcher, cfg.summary.sentences)
+            blocks = summary_blocks(reply)[0]
+        elif line in ("help", "/help", "?"):
+            print(CHAT_HELP + "\n")
+            continue
+        else:
+            if line == "more" and last:
+                a = answer(last, searcher, offset=offset)
+            else:
+                last, offset = line, 0
+                a = answer(line, searcher)
+            blocks = answer_blocks(a, offset)[0]
+            offset += len(a.passages)
+        print(to_text(blocks), flush=True)
     return 0
 
 
@@ -183,9 +305,26 @@ def main(argv: list[str] | None = None) -> int:
 
     a = sub.add_parser("ask", help="answer a question from the index; '-' reads one per line from stdin")
     a.add_argument("question", nargs="+")
-    a.add_argument("-k", type=int, default=0, help="passages to show")
-    a.add_argument("--json", action="store_true")
+    a.add_argument("-k", type=int, default=0, help="passages to show (default: [search] top_k)")
+    a.add_argument("--mode", choices=("hybrid", "dense", "keyword"), help="retrieval mode (default: [search] mode)")
+    a.add_argument("--json", action="store_true", help="one JSON object per question")
     a.set_defaults(func=cmd_ask)
+
+    m = sub.add_parser("summarize", help="summary of one article, by URL, id or words; '-' reads one per line")
+    m.add_argument("query", nargs="+")
+    m.add_argument("--json", action="store_true", help="one JSON object per summary")
+    m.set_defaults(func=cmd_summarize)
+
+    v = sub.add_parser("serve", help="run the Slack bot (Socket Mode by default)")
+    how = v.add_mutually_exclusive_group()
+    how.add_argument("--socket", action="store_true", help="Socket Mode: SLACK_BOT_TOKEN + SLACK_APP_TOKEN (default)")
+    how.add_argument("--http", action="store_true", help="HTTP: SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET")
+    v.add_argument("--port", type=int, default=3000)
+    v.add_argument("--host", default="0.0.0.0")
+    v.set_defaults(func=cmd_serve)
+
+    c = sub.add_parser("chat", help="the bot's replies in the terminal, without Slack")
+    c.set_defaults(func=cmd_chat)
 
     args = p.parse_args(argv)
     _setup_logging(args.verbose)

@@ -151,7 +151,8 @@ def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: boo
     key = model_key(cfg)
     same_model = meta.get("model_key") == key
     states = store.article_states()
-    signatures = store.file_signatures() if same_model else {}
+    same_readers = meta.get("reader_version") == str(sources.READER_VERSION)
+    signatures = store.file_signatures() if same_model and same_readers else {}
     staged = store.staged_keys(key)
 
     bar = _Progress(progress)
@@ -254,7 +255,8 @@ def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: boo
     flush()
     bar.close()
 
-    changed = bool(publish or removed or moved) or not same_model or files != store.file_signatures()
+    changed = (bool(publish or removed or moved) or not same_model or not same_readers
+               or files != store.file_signatures())
     if changed:
         _publish(cfg, store, index_dir, embedder, meta, key, same_model, publish, removed, moved, files)
     elif not (index_dir / MANIFEST).is_file() and meta:
@@ -288,7 +290,7 @@ def _publish(cfg, store: Store, index_dir: Path, embedder: Embedder, meta: dict,
         store.finish_publish({
             "generation": str(generation), "faiss_file": faiss_file, "model_key": key, "model": cfg.index.model,
             "dim": str(dim), "chunking": json.dumps(asdict(cfg.chunking)), "built_at": now_iso(),
-            "format_version": str(FORMAT_VERSION),
+            "format_version": str(FORMAT_VERSION), "reader_version": str(sources.READER_VERSION),
         }, files)
     except BaseException:
         store.rollback()

@@ -43,15 +43,33 @@ class ChunkSettings:
     overlap_sentences: int = 1  # sentences repeated at the start of the next chunk
 
 
+MODES = ("hybrid", "dense", "keyword")
+
+
 @dataclass(frozen=True)
 class SearchSettings:
-    top_k: int = 3
+    top_k: int = 3  # passages in an answer
+    mode: str = "hybrid"  # hybrid, dense (FAISS only) or keyword (FTS5 BM25 only)
+    candidates: int = 100  # chunks taken from each of dense and keyword search before fusing
+    rrf_k: int = 60  # reciprocal-rank fusion: score = sum of weight / (rrf_k + rank)
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+    title_weight: float = 1.0  # BM25 weight of a title match against a text match (1.0)
+    min_similarity: float = 0.3  # abstain when no passage is at least this close to the question (cosine)
+    max_quote_chars: int = 300
+
+
+@dataclass(frozen=True)
+class SummarySettings:
+    sentences: int = 3  # sentences in a summary (articles with fewer give all of theirs)
 
 
 @dataclass(frozen=True)
 class SlackSettings:
-    allowed_channels: tuple[str, ...] = ()
-    api_base_url: str = ""
+    allowed_channels: tuple[str, ...] = ()  # channel ids; empty: every channel the bot is in
+    allowed_teams: tuple[str, ...] = ()  # workspace ids; empty: any
+    allow_dms: bool = True
+    api_base_url: str = ""  # empty: Slack itself
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,7 @@ class Config:
     index: IndexSettings = IndexSettings()
     chunking: ChunkSettings = ChunkSettings()
     search: SearchSettings = SearchSettings()
+    summary: SummarySettings = SummarySettings()
     slack: SlackSettings = SlackSettings()
     sources: tuple[SourceSpec, ...] = ()
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths resolve against it
@@ -87,9 +106,11 @@ def _section(cls: type, raw: Any, name: str) -> Any:
             if not isinstance(value, list):
                 raise ConfigError(f"[{name}] {key} must be a list")
             value = tuple(value)
+        elif type(default) is float and type(value) is int:
+            value = float(value)
         elif type(value) is not type(default):
             raise ConfigError(f"[{name}] {key} must be {type(default).__name__}, not {value!r}")
-        if type(default) is int and value <= 0:
+        if type(default) in (int, float) and value < 0 or type(default) is int and value == 0:
             raise ConfigError(f"[{name}] {key} must be positive, not {value}")
         values[key] = value
     return cls(**values)
@@ -113,17 +134,20 @@ def _source(raw: Any, i: int) -> SourceSpec:
 
 
 def parse(data: dict[str, Any], base_dir: Path) -> Config:
-    unknown = set(data) - {"index", "chunking", "search", "slack", "sources"}
+    unknown = set(data) - {"index", "chunking", "search", "summary", "slack", "sources"}
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
     cfg = Config(
         index=_section(IndexSettings, data.get("index"), "index"),
         chunking=_section(ChunkSettings, data.get("chunking"), "chunking"),
         search=_section(SearchSettings, data.get("search"), "search"),
+        summary=_section(SummarySettings, data.get("summary"), "summary"),
         slack=_section(SlackSettings, data.get("slack"), "slack"),
         sources=tuple(_source(s, i) for i, s in enumerate(data.get("sources", []))),
         base_dir=base_dir,
     )
+    if cfg.search.mode not in MODES:
+        raise ConfigError(f"[search] mode must be one of {', '.join(MODES)}, not {cfg.search.mode!r}")
     if cfg.chunking.target_words > cfg.chunking.max_words:
         raise ConfigError("[chunking] target_words must not exceed max_words")
     return cfg

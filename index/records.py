@@ -58,7 +58,8 @@ class Hit:
     start: int
     end: int
     text: str  # the chunk's text, article.text[start:end]
-    score: float
+    score: float  # the ranking score of the mode used (fused, cosine or BM25)
+    similarity: float = 0.0  # cosine of the question and the chunk, whatever the mode
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,71 @@ class BuildSummary:
             f"{self.removed} removed, {self.failed} failed{dup}; "
             f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f}s"
         )
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One quote of an answer: an exact substring of its article, text[start:end]."""
+
+    article_id: str
+    title: str
+    url: str
+    published: str
+    site: str
+    quote: str
+    start: int
+    end: int
+    chunk_id: int
+    score: float
+    cut_before: bool = False  # the quote starts inside a sentence: show an ellipsis
+    cut_after: bool = False
+    copies: int = 1  # near-identical articles (the same story saved or syndicated twice) folded into this one
+
+
+@dataclass(frozen=True)
+class Closest:
+    article_id: str
+    title: str
+    url: str
+    published: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str  # as asked, without Slack markup
+    query: str = ""  # what was searched: the question without its filters
+    filters: tuple[str, ...] = ()  # the filters applied, described for the reply
+    passages: tuple[Passage, ...] = ()
+    abstained: bool = False  # nothing in the archive answers it; `closest` lists the nearest titles
+    closest: tuple[Closest, ...] = ()
+    error: str = ""  # a bad request (bad filter, empty question): the message to show instead
+    articles_searched: int = 0
+    index_date: str = ""
+    more: bool = False  # further passages exist (offset + len(passages) onwards)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str  # exact: article.text[start:end]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A few sentences of one article, verbatim and in article order."""
+
+    article_id: str
+    title: str
+    url: str
+    published: str
+    site: str
+    sentences: tuple[Sentence, ...]
+
+
+@dataclass(frozen=True)
+class SummaryReply:
+    query: str  # what was asked for: a URL, an id or words
+    summary: Summary | None = None
+    did_you_mean: tuple[Closest, ...] = ()  # other articles that matched the words almost as well
+    error: str = ""  # nothing found, or a bad request: the message to show

@@ -1,29 +1,60 @@
-"""Reading the published index: the searcher the bot and `archivist ask` hold open.
+"""Retrieval over the published index: dense (FAISS), keyword (FTS5 BM25) and their fusion.
 
-It follows the index's generation: when a build publishes, the next request loads the new FAISS file.
+The `Searcher` is what the bot and `archivist ask` hold open. It follows the index's generation:
+when a build publishes, the next request loads the new FAISS file.
 """
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from pathlib import Path
 
+import numpy as np
+
 from index import vectors
+from index.config import SearchSettings
 from index.embed import Embedder
+from index.filters import Filters
 from index.records import Hit
-from index.store import Store
+from index.store import Store, filter_sql
 
 log = logging.getLogger("archivist.search")
 
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below between both
+but by can could did do does doing down during each few for from further had has have having he her here hers
+herself him himself his how i if in into is it its itself just me more most my myself no nor not now of off on
+once only or other our ours ourselves out over own same she should so some such than that the their theirs them
+themselves then there these they this those through to too under until up very was we were what when where which
+while who whom why will with would you your yours yourself yourselves tell say said also did does get got
+""".split())
+MAX_QUERY_TERMS = 32
+
+
+def query_terms(text: str) -> list[str]:
+    """The words worth matching, lowercased, in order, without repeats."""
+    seen: dict[str, None] = {}
+    for w in re.findall(r"\w+", text.lower()):
+        if len(w) > 1 and w not in STOPWORDS and w not in seen:
+            seen[w] = None
+    return list(seen)[:MAX_QUERY_TERMS]
+
+
+def fts_query(terms: list[str]) -> str:
+    return " OR ".join(f'"{t}"' for t in terms)
+
 
 class Searcher:
-    def __init__(self, index_dir: Path, embedder: Embedder):
+    def __init__(self, index_dir: Path, embedder: Embedder, settings: SearchSettings = SearchSettings()):
         self.index_dir = index_dir
         self.embedder = embedder
+        self.settings = settings
         self.store = Store.open(index_dir, readonly=True)
         self._lock = threading.Lock()
         self._generation = -1
         self._faiss = None
+        self.meta: dict[str, str] = {}
         self.refresh()
 
     def refresh(self) -> bool:
@@ -46,10 +77,46 @@ class Searcher:
                 return True
             return False
 
-    def dense(self, query: str, k: int) -> list[Hit]:
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.embedder.encode([text])[0]
+
+    def search(self, text: str, filters: Filters = Filters(), mode: str | None = None,
+               qvec: np.ndarray | None = None) -> list[Hit]:
+        """Candidate chunks for a question, best first. Every hit carries its cosine similarity."""
         self.refresh()
-        qvec = self.embedder.encode([query])[0]
-        return self.store.hits(vectors.search(self._faiss, qvec, k))
+        s = self.settings
+        mode = mode or s.mode
+        where = filter_sql(filters)
+        if qvec is None:
+            qvec = self.encode_query(text)
+        dense: list[tuple[int, float]] = []
+        keyword: list[tuple[int, float]] = []
+        if mode in ("dense", "hybrid"):
+            allowed = self.store.chunk_ids_where(where) if where else None
+            dense = vectors.search(self._faiss, qvec, s.candidates, allowed)
+        if mode in ("keyword", "hybrid"):
+            terms = query_terms(text)
+            if terms:
+                keyword = self.store.keyword(fts_query(terms), s.candidates, where, (s.title_weight, 1.0))
+        if mode == "dense":
+            ranked = dense
+        elif mode == "keyword":
+            ranked = keyword
+        else:
+            fused: dict[int, float] = {}
+            for weight, results in ((s.dense_weight, dense), (s.keyword_weight, keyword)):
+                for rank, (cid, _) in enumerate(results):
+                    fused[cid] = fused.get(cid, 0.0) + weight / (s.rrf_k + rank + 1)
+            ranked = sorted(fused.items(), key=lambda kv: -kv[1])
+        similarity = dict(dense)
+        missing = [cid for cid, _ in ranked if cid not in similarity]
+        for cid, vec in self.store.vectors_of(missing).items():
+            similarity[cid] = float(np.dot(vec, qvec))
+        hits = self.store.hits(ranked)
+        return [Hit(**{**h.__dict__, "similarity": similarity.get(h.chunk_id, 0.0)}) for h in hits]
+
+    def dense(self, query: str, k: int) -> list[Hit]:
+        return self.search(query, mode="dense")[:k]
 
     def close(self) -> None:
         self.store.close()

@@ -27,6 +27,10 @@ from index.urls import normalize_url, site_of
 
 Item = Article | SourceError
 
+# Raise when reading or extraction changes what a file yields: the next build then reads every file
+# again instead of trusting unchanged file signatures (only articles whose text changed are re-embedded).
+READER_VERSION = 2
+
 _SUFFIXES = {
     ".html": "html", ".htm": "html", ".xhtml": "html",
     ".warc": "warc",
@@ -275,13 +279,22 @@ def make_article(ex: Extracted, source: str, record: str, position: int, explici
         key = f"url:{normalize_url(ex.url)}"
     else:
         key = f"pos:{source}:{position}"
-    article_id = hashlib.sha1(key.encode()).hexdigest()[:12]
+    article_id = id_for(key)
     content = "\x1f".join((ex.title, ex.text, ex.url, ex.published, ex.author, ex.site))
     return Article(
         article_id=article_id, source=source, record=record, title=ex.title or _fallback_title(ex.text),
         text=ex.text, url=ex.url, published=ex.published, author=ex.author, site=ex.site,
         content_hash=hashlib.sha256(content.encode()).hexdigest()[:16],
     )
+
+
+def id_for(key: str) -> str:
+    return hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
+def url_id(url: str) -> str:
+    """The id an article with this URL (and no export id) has."""
+    return id_for(f"url:{normalize_url(url)}")
 
 
 def _fallback_title(text: str) -> str:

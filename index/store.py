@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, fields
@@ -28,6 +29,7 @@ CREATE TABLE IF NOT EXISTS articles (
     {", ".join(c + (" TEXT PRIMARY KEY" if c == "article_id" else " TEXT NOT NULL") for c in _ARTICLE_COLS)}
 );
 CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
+CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id INTEGER PRIMARY KEY,
     article_id TEXT NOT NULL REFERENCES articles(article_id),
@@ -39,6 +41,13 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, tokenize = 'porter unicode61 remove_diacritics 2'
 );
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS bot_events (key TEXT PRIMARY KEY, state TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS bot_threads (channel TEXT NOT NULL, thread_ts TEXT NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (channel, thread_ts));
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL, channel TEXT NOT NULL, vote TEXT NOT NULL,
+    question TEXT NOT NULL, chunk_ids TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS staged_articles (
     model_key TEXT NOT NULL, {", ".join(c + " TEXT NOT NULL" for c in _ARTICLE_COLS)},
     PRIMARY KEY (article_id, content_hash, model_key)
@@ -228,10 +237,136 @@ class Store:
         by_id = {r[0]: r for r in rows}
         return [Hit(*by_id[cid][:8], text=by_id[cid][8], score=score) for cid, score in scored if cid in by_id]
 
+    def keyword(self, match: str, k: int, filter_sql: tuple[str, list] | None = None,
+                weights: tuple[float, float] = (1.0, 1.0)) -> list[tuple[int, float]]:
+        """(chunk_id, BM25) of the best keyword matches, best first; BM25 is positive, higher is better."""
+        where, params = "chunks_fts MATCH ?", [match]
+        if filter_sql:
+            where += f" AND rowid IN (SELECT chunk_id FROM chunks JOIN articles USING (article_id) WHERE {filter_sql[0]})"
+            params += filter_sql[1]
+        rows = self.conn.execute(
+            f"SELECT rowid, -bm25(chunks_fts, ?, ?) AS s FROM chunks_fts WHERE {where} ORDER BY bm25(chunks_fts, ?, ?) "
+            "LIMIT ?", [*weights, *params, *weights, k]).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def chunk_ids_where(self, filter_sql: tuple[str, list]) -> list[int]:
+        return [r[0] for r in self.conn.execute(
+            f"SELECT chunk_id FROM chunks JOIN articles USING (article_id) WHERE {filter_sql[0]}", filter_sql[1])]
+
+    def count_articles(self, filter_sql: tuple[str, list] | None = None) -> int:
+        where, params = filter_sql or ("1", [])
+        return self.conn.execute(f"SELECT count(*) FROM articles WHERE {where}", params).fetchone()[0]
+
+    def vectors_of(self, chunk_ids: list[int]) -> dict[int, np.ndarray]:
+        if not chunk_ids:
+            return {}
+        rows = self.conn.execute(
+            f"SELECT chunk_id, vector FROM chunks WHERE chunk_id IN ({', '.join('?' * len(chunk_ids))})", chunk_ids)
+        return {cid: np.frombuffer(blob, dtype=np.float32) for cid, blob in rows}
+
+    def chunks_of(self, article_id: str) -> list[tuple[int, int, int]]:
+        """(chunk_id, start, end) of an article's chunks, in order."""
+        return [tuple(r) for r in self.conn.execute(
+            'SELECT chunk_id, start, "end" FROM chunks WHERE article_id = ? ORDER BY ordinal', (article_id,))]
+
+    def articles(self, article_ids: list[str]) -> dict[str, Article]:
+        if not article_ids:
+            return {}
+        rows = self.conn.execute(f"SELECT {', '.join(_ARTICLE_COLS)} FROM articles "
+                                 f"WHERE article_id IN ({', '.join('?' * len(article_ids))})", article_ids)
+        return {r[0]: Article(*r) for r in rows}
+
+    def articles_with_url(self, url: str) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT article_id FROM articles WHERE url = ?", (url,))]
+
+    def urls_containing(self, fragment: str, limit: int = 200) -> list[tuple[str, str]]:
+        """(article_id, url) of articles whose URL contains the fragment."""
+        return list(self.conn.execute("SELECT article_id, url FROM articles WHERE instr(url, ?) > 0 LIMIT ?",
+                                      (fragment, limit)))
+
     def article(self, article_id: str) -> Article | None:
         row = self.conn.execute(f"SELECT {', '.join(_ARTICLE_COLS)} FROM articles WHERE article_id = ?",
                                 (article_id,)).fetchone()
         return Article(*row) if row else None
+
+
+class Ledger:
+    """The bot's own state in the index's SQLite: which Slack events are answered (so a retry, a
+    restart or a second replica never answers twice), the threads it answered, and feedback."""
+
+    LEASE = 120.0  # seconds a claim holds before a retry may take over an attempt that died
+    TTL = 2 * 86400.0  # Slack retries for minutes; a day or two of memory is plenty
+
+    def __init__(self, index_dir: Path):
+        self.store = Store.open(index_dir)
+        self.conn = self.store.conn
+        self._lock = threading.Lock()
+        self._purged = 0.0
+
+    def claim(self, key: str) -> bool:
+        """True if this process should answer the event now; False if it is answered or being answered."""
+        now = time.time()
+        with self._lock, self.store._transaction():
+            row = self.conn.execute("SELECT state, at FROM bot_events WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                self.conn.execute("INSERT INTO bot_events (key, state, at) VALUES (?, 'working', ?)", (key, now))
+                return True
+            state, at = row
+            if state == "done" or (state == "working" and now - at < self.LEASE):
+                return False
+            self.conn.execute("UPDATE bot_events SET state = 'working', at = ? WHERE key = ?", (now, key))
+            return True
+
+    def finish(self, key: str, delivered: bool) -> None:
+        """Done when a reply reached Slack; failed (a retry will answer) when none could be posted."""
+        now = time.time()
+        with self._lock, self.store._transaction():
+            self.conn.execute("UPDATE bot_events SET state = ?, at = ? WHERE key = ?",
+                              ("done" if delivered else "failed", now, key))
+            if now - self._purged > 3600:
+                self.conn.execute("DELETE FROM bot_events WHERE at < ?", (now - self.TTL,))
+                self._purged = now
+
+    def remember_thread(self, channel: str, thread_ts: str) -> None:
+        with self._lock, self.store._transaction():
+            self.conn.execute("INSERT OR REPLACE INTO bot_threads (channel, thread_ts, at) VALUES (?, ?, ?)",
+                              (channel, thread_ts, time.time()))
+
+    def answered_thread(self, channel: str, thread_ts: str) -> bool:
+        with self._lock:
+            return self.conn.execute("SELECT 1 FROM bot_threads WHERE channel = ? AND thread_ts = ?",
+                                     (channel, thread_ts)).fetchone() is not None
+
+    def feedback(self, user: str, channel: str, vote: str, question: str, chunk_ids: list[int]) -> int:
+        with self._lock, self.store._transaction():
+            cur = self.conn.execute(
+                "INSERT INTO feedback (at, user, channel, vote, question, chunk_ids) VALUES (?, ?, ?, ?, ?, ?)",
+                (now_iso(), user, channel, vote, question, json.dumps(chunk_ids)))
+            return int(cur.lastrowid)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def filter_sql(filters) -> tuple[str, list] | None:
+    """A WHERE clause over `articles` for index.filters.Filters; None when there are none."""
+    if not filters:
+        return None
+    parts, params = [], []
+    if filters.since:
+        parts.append("published != '' AND published >= ?")
+        params.append(filters.since)
+    if filters.before:
+        parts.append("published != '' AND published < ?")
+        params.append(filters.before)
+    if filters.site:
+        parts.append("(url LIKE ? OR url LIKE ? OR url LIKE ? OR url LIKE ? OR lower(site) = ?)")
+        params += [f"%://{filters.site}/%", f"%://{filters.site}", f"%.{filters.site}/%", f"%.{filters.site}",
+                   filters.site]
+    if filters.author:
+        parts.append("instr(lower(author), ?) > 0")
+        params.append(filters.author.lower())
+    return " AND ".join(parts), params
 
 
 def manifest_json(meta: dict[str, str], counts: dict[str, int]) -> str:

@@ -41,8 +41,14 @@ def load(path: Path) -> faiss.Index:
     return faiss.read_index(str(path))
 
 
-def search(index: faiss.Index, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-    if index.ntotal == 0 or k <= 0:
+def search(index: faiss.Index, query: np.ndarray, k: int, allowed: list[int] | None = None) -> list[tuple[int, float]]:
+    """(chunk_id, inner product) of the k nearest, best first; only among `allowed` ids when given."""
+    if index.ntotal == 0 or k <= 0 or allowed == []:
         return []
-    scores, ids = index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), min(k, index.ntotal))
+    q = np.asarray(query, dtype=np.float32).reshape(1, -1)
+    if allowed is not None:
+        sel = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+        scores, ids = index.search(q, min(k, len(allowed)), params=faiss.SearchParameters(sel=sel))
+    else:
+        scores, ids = index.search(q, min(k, index.ntotal))
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]

@@ -43,3 +43,42 @@ def run_cli(*args, cwd=None, env=None, input=None, timeout=300):
     exe = Path(sys.executable).parent / "archivist"
     return subprocess.run([str(exe), *map(str, args)], cwd=cwd, env={**os.environ, **(env or {})},
                           input=input, capture_output=True, text=True, timeout=timeout)
+
+
+JSONL_FIELDS = {"title": "headline", "text": "body", "url": "link", "published": "date"}
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory, embedder):
+    """The sample archive, plus the IBM story saved twice and a CMS export with its own ids, built once."""
+    import json
+    import shutil
+
+    from index.build import build
+    from index.config import parse
+
+    root = tmp_path_factory.mktemp("sample")
+    shutil.copytree(EXAMPLES, root / "archive")
+    shutil.copyfile(root / "archive" / "text" / "ibm-facial-recognition.txt", root / "archive" / "text" / "ibm-copy.txt")
+    with open(root / "cms.jsonl", "w") as f:
+        f.write(json.dumps({"guid": "A-17", "headline": "Lighthouse keeper retires after forty years",
+                            "link": "https://news.example.com/2021/lighthouse-keeper?ref=rss", "date": "2021-05-02",
+                            "body": "The last lighthouse keeper on Puffin Rock switched off the lamp for the final time "
+                                    "on Sunday. She had kept the light for forty years. The lighthouse will now run "
+                                    "automatically, watched from the mainland."}) + "\n")
+    cfg = parse({"index": {"path": str(root / "idx")}, "sources": [
+        {"path": str(root / "archive")},
+        {"path": str(root / "archive" / "exports" / "wikinews.jsonl"), "format": "jsonl", "fields": JSONL_FIELDS},
+        {"path": str(root / "cms.jsonl"), "format": "jsonl", "fields": {**JSONL_FIELDS, "id": "guid"}}]}, root)
+    summary = build(cfg, embedder=embedder)
+    assert summary.added == 53 and summary.failed == 0
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def searcher(sample_index, embedder):
+    from index.search import Searcher
+
+    s = Searcher(sample_index.index_dir(), embedder, sample_index.search)
+    yield s
+    s.close()

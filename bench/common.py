@@ -1,0 +1,67 @@
+"""Shared pieces of the benchmarks: the data folder, cached indexes built with the real build, timing."""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+SHARED = ROOT.parent / "shared" / "bench"
+CACHE = ROOT / "bench" / ".cache"  # indexes and derived files; never committed
+
+WIKINEWS = {"path": str(SHARED / "wikinews" / "articles.jsonl"), "format": "jsonl"}
+SCIFACT = {"path": str(SHARED / "scifact" / "corpus.jsonl"), "format": "jsonl", "fields": {"id": "_id"}}
+SUMMARIES = [{"path": str(SHARED / "summarization" / name), "format": "jsonl", "fields": {"text": "article", "id": "id"}}
+             for name in ("cnndm_test_frank.jsonl", "xsum_test_frank.jsonl")]
+
+
+def xquad_articles() -> dict:
+    """The 24 XQuAD articles as a JSONL export (derived into the cache), as a source entry."""
+    out = CACHE / "xquad-articles.jsonl"
+    if not out.is_file():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        data = json.loads((SHARED / "xquad" / "xquad.en.json").read_text())["data"]
+        with open(out, "w") as f:
+            for art in data:
+                f.write(json.dumps({"title": art["title"].replace("_", " "),
+                                    "url": f"https://en.wikipedia.org/wiki/{art['title']}",
+                                    "text": "\n\n".join(p["context"] for p in art["paragraphs"])}) + "\n")
+    return {"path": str(out), "format": "jsonl"}
+
+
+def xquad_questions() -> list[tuple[str, str, list[str]]]:
+    """(question, article url, gold answer strings) for the 612 XQuAD questions."""
+    data = json.loads((SHARED / "xquad" / "xquad.en.json").read_text())["data"]
+    return [(qa["question"], f"https://en.wikipedia.org/wiki/{art['title']}", [a["text"] for a in qa["answers"]])
+            for art in data for p in art["paragraphs"] for qa in p["qas"]]
+
+
+def bench_config(name: str, sources: list[dict], **sections):
+    from index.config import parse
+
+    data = {"index": {"path": str(CACHE / name)}, "sources": sources}
+    for key, values in sections.items():
+        data.setdefault(key, {}).update(values)
+    return parse(data, ROOT)
+
+
+def ensure_index(cfg, embedder) -> None:
+    """Build (or bring up to date) a cached bench index with the real incremental build."""
+    from index.build import build
+
+    summary = build(cfg, progress=sys.stderr.isatty(), embedder=embedder, report=lambda line: None)
+    print(f"  index {cfg.index_dir().name}: {summary.line()}", file=sys.stderr)
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)

@@ -1,0 +1,244 @@
+"""The Slack bot: Bolt listeners, Socket Mode or HTTP. The only module that builds the Bolt `App`.
+
+Every request is acknowledged at once and worked on after the acknowledgement. Each question is
+answered exactly once (the ledger in the index's SQLite), and every question ends in a visible
+reply: the answer, "nothing in the archive", or an apology with an error id that is also logged.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import uuid
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, RateLimitErrorRetryHandler,
+                                                   ServerErrorRetryHandler)
+
+from bot.answer import answer
+from bot.blocks import answer_blocks, escape, summary_blocks
+from bot.summary import summary
+from index.config import Config
+from index.embed import Embedder
+from index.search import Searcher
+from index.store import Ledger
+
+log = logging.getLogger("archivist.bot")
+
+TOKEN_HELP = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) from your app's page at https://api.slack.com/apps, "
+                       "under OAuth & Permissions",
+    "SLACK_APP_TOKEN": "an app-level token (xapp-…) with the connections:write scope, from Basic Information › "
+                       "App-Level Tokens (needed for Socket Mode)",
+    "SLACK_SIGNING_SECRET": "the Signing Secret from Basic Information › App Credentials (needed for HTTP mode)",
+}
+THINKING = "eyes"
+NOT_ENABLED = "Archivist isn't enabled in this channel. An admin can add it to `[slack] allowed_channels`."
+
+
+class MissingToken(RuntimeError):
+    pass
+
+
+def require_env(*names: str) -> dict[str, str]:
+    missing = [n for n in names if not os.environ.get(n)]
+    if missing:
+        raise MissingToken("\n".join(f"{n} is not set: it is {TOKEN_HELP[n]}." for n in missing))
+    return {n: os.environ[n] for n in names}
+
+
+def web_client(token: str, base_url: str) -> WebClient:
+    """Slack's Web API client, retrying rate limits (Retry-After), server errors and dropped connections."""
+    client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL, timeout=15)
+    client.retry_handlers.extend([RateLimitErrorRetryHandler(max_retry_count=5), ServerErrorRetryHandler(max_retry_count=3),
+                                  ConnectionErrorRetryHandler(max_retry_count=3)])
+    return client
+
+
+@dataclass
+class Bot:
+    """What the listeners share: the searcher (one answer at a time: the encoder uses every core),
+    the ledger and the settings."""
+
+    cfg: Config
+    searcher: Searcher
+    ledger: Ledger
+    lock: threading.Lock
+
+    def allowed(self, channel: str, team: str | None, is_dm: bool) -> bool:
+        s = self.cfg.slack
+        if s.allowed_teams and team not in s.allowed_teams:
+            return False
+        if is_dm:
+            return s.allow_dms
+        return not s.allowed_channels or channel in s.allowed_channels
+
+    def reply_to_question(self, client: WebClient, text: str, channel: str, thread_ts: str, offset: int = 0) -> None:
+        """Post the answer in the thread; any failure before posting turns into the error reply."""
+        try:
+            with self.lock:
+                a = answer(text, self.searcher, offset=offset)
+            blocks, fallback = answer_blocks(a, offset)
+        except Exception:
+            blocks, fallback = error_blocks("answering")
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, blocks=blocks, text=fallback,
+                                unfurl_links=False, unfurl_media=False)
+
+
+def error_blocks(doing: str) -> tuple[list[dict], str]:
+    error_id = uuid.uuid4().hex[:8]
+    log.exception("error %s while %s", error_id, doing)
+    text = f"Sorry, something went wrong while {doing}. (error id `{error_id}`)"
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}], text
+
+
+def create_app(cfg: Config, *, bot_token: str, signing_secret: str | None = None, embedder: Embedder | None = None,
+               searcher: Searcher | None = None) -> App:
+    client = web_client(bot_token, cfg.slack.api_base_url)
+    app = App(client=client, signing_secret=signing_secret or "unused-in-socket-mode",
+              request_verification_enabled=signing_secret is not None, process_before_response=False)
+    searcher = searcher or Searcher(cfg.index_dir(), embedder or Embedder(cfg.index.model, cfg.index.batch_size),
+                                    cfg.search)
+    bot = Bot(cfg, searcher, Ledger(cfg.index_dir()), threading.Lock())
+    app.bot = bot  # for the HTTP health check and for tests
+
+    def question(event: dict, client: WebClient, context, mentioned: bool) -> None:
+        channel, ts = event["channel"], event["ts"]
+        if event.get("bot_id") or event.get("user") in (None, context.bot_user_id):
+            return  # never answer our own or another bot's messages
+        key = f"msg:{channel}:{ts}"  # a mention arrives as app_mention and as message: one answer
+        if not bot.ledger.claim(key):
+            return
+        delivered = False
+        thread_ts = event.get("thread_ts") or ts
+        try:
+            if not bot.allowed(channel, context.team_id, event.get("channel_type") == "im"):
+                client.chat_postEphemeral(channel=channel, user=event["user"], text=NOT_ENABLED)
+                delivered = True
+                return
+            _react(client, "add", channel, ts)
+            bot.reply_to_question(client, event.get("text", ""), channel, thread_ts)
+            delivered = True
+            bot.ledger.remember_thread(channel, thread_ts)
+            _react(client, "remove", channel, ts)
+        except Exception:
+            log.exception("could not reply to %s; Slack's retry will be answered", key)
+        finally:
+            bot.ledger.finish(key, delivered)
+
+    @app.event("app_mention")
+    def on_mention(event, client, context):
+        question(event, client, context, mentioned=True)
+
+    @app.event("message")
+    def on_message(event, client, context):
+        if event.get("subtype"):
+            return  # edits, deletions, joins, bot posts
+        in_thread = event.get("thread_ts") and event["thread_ts"] != event["ts"]
+        if event.get("channel_type") == "im" or (in_thread and bot.ledger.answered_thread(event["channel"],
+                                                                                           event["thread_ts"])):
+            question(event, client, context, mentioned=False)
+
+    @app.command("/summarize")
+    def on_summarize(ack, command, respond, context):
+        ack()
+        if not bot.allowed(command["channel_id"], context.team_id, command.get("channel_name") == "directmessage"):
+            respond(text=NOT_ENABLED, response_type="ephemeral")
+            return
+        try:
+            with bot.lock:
+                reply = summary(command.get("text", ""), bot.searcher, cfg.summary.sentences)
+            blocks, text = summary_blocks(reply, shareable=reply.summary is not None)
+        except Exception:
+            blocks, text = error_blocks("summarising")
+        respond(blocks=blocks, text=text, response_type="ephemeral")
+
+    @app.action("share_summary")
+    def on_share(ack, body, client, respond):
+        ack()
+        value = json.loads(body["actions"][0]["value"])
+        try:
+            with bot.lock:
+                reply = summary(value["id"], bot.searcher, cfg.summary.sentences)
+            blocks, text = summary_blocks(reply)
+            blocks.append({"type": "context", "elements": [
+                {"type": "mrkdwn", "text": f"Shared by <@{body['user']['id']}> · asked for: {escape(value['q'])}"}]})
+        except Exception:
+            blocks, text = error_blocks("sharing a summary")
+        client.chat_postMessage(channel=body["channel"]["id"], blocks=blocks, text=text, unfurl_links=False,
+                                unfurl_media=False)
+        respond(delete_original=True)
+
+    @app.action("more_results")
+    def on_more(ack, body, client):
+        ack()
+        value = json.loads(body["actions"][0]["value"])
+        message = body.get("message") or {}
+        thread_ts = message.get("thread_ts") or message.get("ts") or body["container"].get("message_ts")
+        bot.reply_to_question(client, value["q"], body["channel"]["id"], thread_ts, offset=int(value["offset"]))
+
+    def on_feedback(vote: str):
+        def handler(ack, body, client):
+            ack()
+            value = json.loads(body["actions"][0]["value"])
+            channel, user = body["channel"]["id"], body["user"]["id"]
+            bot.ledger.feedback(user, channel, vote, value["q"], value["chunks"])
+            message = body.get("message") or {}
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=message.get("thread_ts"),
+                                      text=f"Thanks, your {'👍' if vote == 'up' else '👎'} is recorded.")
+        return handler
+
+    app.action("feedback_up")(on_feedback("up"))
+    app.action("feedback_down")(on_feedback("down"))
+
+    @app.error
+    def on_error(error, body):
+        log.error("unhandled error in a listener: %r", error, exc_info=error)
+
+    return app
+
+
+def _react(client: WebClient, how: str, channel: str, ts: str) -> None:
+    """The 'on it' signal; it is only a courtesy, so it never stops an answer."""
+    try:
+        getattr(client, f"reactions_{how}")(channel=channel, timestamp=ts, name=THINKING)
+    except SlackApiError as e:
+        log.debug("reaction %s failed: %s", how, e)
+
+
+def wsgi(app: App):
+    """The HTTP side: Slack's requests at /slack/events, a health check at /healthz."""
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+    handler = SlackRequestHandler(app, path="/slack/events")
+
+    def application(environ, start_response):
+        if environ.get("PATH_INFO") == "/healthz":
+            bot = app.bot
+            bot.searcher.refresh()
+            body = json.dumps({"ok": True, "generation": int(bot.searcher.meta.get("generation", "0")),
+                               "articles": bot.searcher.store.count_articles()}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return handler(environ, start_response)
+
+    return application
+
+
+def serve_http(app: App, host: str, port: int, threads: int = 16) -> None:
+    """waitress: a production WSGI server, threaded, pure Python."""
+    from waitress import serve
+
+    log.warning("serving Slack requests on http://%s:%d/slack/events (health: /healthz)", host, port)
+    serve(wsgi(app), host=host, port=port, threads=threads, ident="archivist")
+
+
+def serve_socket(app: App, app_token: str) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    log.warning("connecting to Slack in Socket Mode")
+    SocketModeHandler(app, app_token).start()

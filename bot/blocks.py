@@ -1,0 +1,149 @@
+"""Answer and summary records -> Slack Block Kit. Pure functions; the only place Slack JSON is built.
+
+Everything from the archive or the user is escaped (&, <, >), so archived text can never ping
+@channel, mention a user or forge a link; our own links are built apart, with the characters that
+would end a Slack link percent-encoded. Sizes stay well inside Slack's limits.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from index.records import Answer, Passage, SummaryReply
+
+MAX_BLOCKS = 45  # Slack allows 50 per message
+MAX_SECTION = 2900  # Slack allows 3,000 characters per section text
+MAX_TITLE = 150
+MAX_FALLBACK = 300
+ELLIPSIS = "…"
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str, label: str) -> str:
+    """A Slack link whose URL cannot break out of its <...> and whose label is escaped."""
+    label = escape(_clip(" ".join(label.split()), MAX_TITLE)) or "untitled"
+    if not re.match(r"^https?://", url or "", re.I):
+        return f"*{label}*"
+    safe = url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
+    return f"*<{safe}|{label}>*"
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1].rstrip() + ELLIPSIS
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, MAX_SECTION)}}
+
+
+def _context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(text, MAX_SECTION)}]}
+
+
+def _quote_lines(p: Passage) -> str:
+    body = escape(p.quote)
+    body = (ELLIPSIS if p.cut_before else "") + body + (ELLIPSIS if p.cut_after else "")
+    return "\n".join("> " + line for line in body.split("\n") if line.strip())
+
+
+def _byline(site: str, published: str, copies: int = 1) -> str:
+    parts = [escape(x) for x in (site, published) if x]
+    if copies > 1:
+        parts.append(f"saved {copies} times")
+    return " · ".join(parts)
+
+
+def answer_blocks(answer: Answer, offset: int = 0) -> tuple[list[dict], str]:
+    """(blocks, notification text) for an answer."""
+    question = escape(_clip(answer.question, 200))
+    if answer.error:
+        return [_section(escape(answer.error))], _clip(answer.error, MAX_FALLBACK)
+    filters = f" · filters: {escape(', '.join(answer.filters))}" if answer.filters else ""
+    context = _context(f"Searched {answer.articles_searched:,} articles · index built {answer.index_date or 'unknown'}"
+                       f"{filters}")
+    if answer.abstained:
+        lines = [f"Nothing in the archive about _{question}_."]
+        if answer.closest:
+            lines.append("The closest articles:")
+            lines += [f"• {link(c.url, c.title)}{' · ' + c.published if c.published else ''}" for c in answer.closest]
+        return [_section("\n".join(lines)), context], _clip(f"Nothing in the archive about: {answer.question}",
+                                                             MAX_FALLBACK)
+    blocks: list[dict] = []
+    for p in answer.passages:
+        byline = _byline(p.site, p.published, p.copies)
+        blocks.append(_section(f"{link(p.url, p.title)}{chr(10) + byline if byline else ''}\n{_quote_lines(p)}"))
+    blocks.append(context)
+    blocks.append(_actions(answer, offset))
+    n = len(answer.passages)
+    fallback = f"{n} passage{'s' if n != 1 else ''} from the archive about: {answer.question}"
+    return blocks[:MAX_BLOCKS], _clip(fallback, MAX_FALLBACK)
+
+
+def _actions(answer: Answer, offset: int) -> dict:
+    elements = []
+    if answer.more:
+        elements.append({"type": "button", "action_id": "more_results", "text": {"type": "plain_text", "text": "More results"},
+                         "value": _clip_value({"q": answer.question, "offset": offset + len(answer.passages)})})
+    vote = _clip_value({"q": answer.question, "chunks": [p.chunk_id for p in answer.passages]})
+    elements.append({"type": "button", "action_id": "feedback_up", "text": {"type": "plain_text", "text": "👍"},
+                     "value": vote})
+    elements.append({"type": "button", "action_id": "feedback_down", "text": {"type": "plain_text", "text": "👎"},
+                     "value": vote})
+    return {"type": "actions", "block_id": "answer_actions", "elements": elements}
+
+
+def _clip_value(doc: dict) -> str:
+    """Button values hold at most 2,000 characters: shorten the question until the JSON fits."""
+    s = json.dumps(doc, ensure_ascii=False)
+    while len(s) > 1900 and doc.get("q"):
+        doc = {**doc, "q": doc["q"][: len(doc["q"]) // 2]}
+        s = json.dumps(doc, ensure_ascii=False)
+    return s
+
+
+def summary_blocks(reply: SummaryReply, shareable: bool = False) -> tuple[list[dict], str]:
+    """(blocks, notification text) for a summary; `shareable` adds the "Share in channel" button."""
+    if reply.error:
+        return [_section(escape(reply.error))], _clip(reply.error, MAX_FALLBACK)
+    s = reply.summary
+    byline = _byline(s.site, s.published)
+    body = "\n".join("> " + escape(x.text) for x in s.sentences)
+    blocks = [_section(f"{link(s.url, s.title)}{chr(10) + byline if byline else ''}\n{body}")]
+    if reply.did_you_mean:
+        others = " · ".join(link(c.url, c.title) for c in reply.did_you_mean)
+        blocks.append(_context(f"Did you mean: {others}"))
+    blocks.append(_context(f"Summary of article `{s.article_id}`, {len(s.sentences)} sentences quoted verbatim"))
+    if shareable:
+        blocks.append({"type": "actions", "block_id": "summary_actions", "elements": [
+            {"type": "button", "action_id": "share_summary", "style": "primary",
+             "text": {"type": "plain_text", "text": "Share in channel"},
+             "value": json.dumps({"id": s.article_id, "q": reply.query[:500]})}]})
+    return blocks, _clip(f"Summary: {s.title}", MAX_FALLBACK)
+
+
+# --- the terminal ------------------------------------------------------------------------------
+
+_MRKDWN_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
+
+
+def to_text(blocks: list[dict]) -> str:
+    """Blocks as readable terminal text: links as 'label (url)', entities decoded, buttons in brackets."""
+    out = []
+    for b in blocks:
+        if b["type"] == "section":
+            out.append(_plain(b["text"]["text"]))
+        elif b["type"] == "context":
+            out.append("  " + " ".join(_plain(e["text"]) for e in b["elements"]))
+        elif b["type"] == "actions":
+            out.append("  " + "  ".join(f"[{e['text']['text']}]" for e in b["elements"]))
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _plain(mrkdwn: str) -> str:
+    text = _MRKDWN_LINK.sub(lambda m: f"{m.group(2)} ({m.group(1).replace('&amp;', '&')})", mrkdwn)
+    text = re.sub(r"(?<!\w)\*([^*\n]+)\*(?!\w)", r"\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -1,0 +1,389 @@
+"""The Slack bot end to end over real HTTP: signed requests in, Web API calls out to a local fake of
+Slack, the real model and index in between. Socket Mode over a local WebSocket server."""
+import itertools
+import json
+import logging
+import re
+import shutil
+import sqlite3
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from conftest import run_cli
+from fakeslack import BOT_USER, TEAM, FakeSlack, SocketModeServer, signed
+from bot.app import create_app, wsgi
+from index.build import build
+from index.config import parse
+from index.search import Searcher
+
+SECRET = "test-signing-secret"
+IBM = "IBM Quits Facial Recognition, Joins Call For Police Reforms"
+_ts = itertools.count(1)
+
+
+def next_ts() -> str:
+    return f"{1800000000 + next(_ts)}.000100"
+
+
+@pytest.fixture(scope="module")
+def slack_env(tmp_path_factory, sample_index, embedder):
+    """A private copy of the sample index (plus a hostile article), the app served by waitress."""
+    import waitress
+
+    root = tmp_path_factory.mktemp("slack")
+    shutil.copytree(sample_index.index_dir(), root / "idx")
+    hostile = root / "hostile"
+    hostile.mkdir()
+    (hostile / "warning.txt").write_text(
+        "Emergency Broadcast Tests Confuse Harbor Residents\n\nMay 3, 2021\n\n"
+        "The harbor siren test confused residents on Monday, and the notice read <!channel> evacuate the pier now "
+        "<https://evil.example|click here for details> & stay calm, officials said later that day.\n\n"
+        "Officials apologised for the harbor siren test and promised clearer notices before the next drill.\n")
+    # the sample's sources plus the hostile folder, so this build only adds the one article
+    union = parse({"index": {"path": str(root / "idx")}, "sources": [
+        *({"path": s.path, "format": s.format, "fields": dict(s.fields)} for s in sample_index.sources),
+        {"path": str(hostile)}]}, sample_index.base_dir)  # same base: the same shown paths and ids
+    assert build(union, embedder=embedder).added == 1
+    fake = FakeSlack()
+    cfg = parse({"index": {"path": str(root / "idx")}, "sources": [], "slack": {
+        "allowed_channels": ["C1", "C2", "CTHREAD", "CBIG"], "api_base_url": fake.api_url}}, root)
+    searcher = Searcher(cfg.index_dir(), embedder, cfg.search)
+    app = create_app(cfg, bot_token="xoxb-test", signing_secret=SECRET, searcher=searcher)
+    server = waitress.create_server(wsgi(app), host="127.0.0.1", port=0, threads=8)
+    threading.Thread(target=server.run, daemon=True).start()
+    env = {"url": f"http://127.0.0.1:{server.effective_port}", "fake": fake, "cfg": cfg, "union": union,
+           "root": root, "app": app, "searcher": searcher}
+    yield env
+    server.close()
+    fake.close()
+
+
+def post(env, body: str, content_type: str, headers: dict | None = None, secret: str = SECRET, timestamp=None):
+    req = urllib.request.Request(env["url"] + "/slack/events", data=body.encode(), method="POST", headers={
+        "Content-Type": content_type, **signed(body, secret, timestamp), **(headers or {})})
+    t0 = time.monotonic()
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode(), time.monotonic() - t0
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), time.monotonic() - t0
+
+
+def event(env, ev: dict, event_id: str | None = None, headers=None, **kw):
+    payload = {"token": "x", "team_id": TEAM, "api_app_id": "AARCHIVIST", "type": "event_callback",
+               "event_id": event_id or f"Ev{next(_ts)}", "event_time": int(time.time()), "event": ev,
+               "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}]}
+    return post(env, json.dumps(payload), "application/json", headers, **kw)
+
+
+def mention(channel: str, text: str, ts: str | None = None, **extra) -> dict:
+    return {"type": "app_mention", "user": "UHUMAN", "text": f"<@{BOT_USER}> {text}", "ts": ts or next_ts(),
+            "channel": channel, "event_ts": ts, **extra}
+
+
+def replies(fake, channel: str, thread_ts: str, count: int = 1, timeout: float = 30):
+    return fake.wait_for("chat.postMessage", count, timeout,
+                         where=lambda c: c.args.get("channel") == channel and c.args.get("thread_ts") == thread_ts)
+
+
+def settle(seconds: float = 1.5):
+    time.sleep(seconds)  # for asserting that something does NOT happen
+
+
+def all_text(call) -> str:
+    return json.dumps(call.args.get("blocks")) + call.args.get("text", "")
+
+
+def action(env, action_id: str, value: str, channel="C1", message=None, response_url=None):
+    payload = {"type": "block_actions", "team": {"id": TEAM}, "user": {"id": "UHUMAN"}, "api_app_id": "AARCHIVIST",
+               "token": "x", "trigger_id": "1.2.3", "channel": {"id": channel},
+               "container": {"type": "message", "message_ts": (message or {}).get("ts", "1.1"), "channel_id": channel},
+               "message": message or {"ts": "1.1"}, "response_url": response_url or env["fake"].url + "/response/a",
+               "actions": [{"action_id": action_id, "block_id": "b", "type": "button", "value": value,
+                            "action_ts": str(time.time())}]}
+    return post(env, "payload=" + urllib.parse.quote(json.dumps(payload)), "application/x-www-form-urlencoded")
+
+
+# --- questions ---------------------------------------------------------------------------------
+
+def test_a_mention_gets_exactly_one_threaded_reply_with_quotes_and_links(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    status, _, took = event(slack_env, mention("C1", "why did IBM quit facial recognition?", ts))
+    assert status == 200 and took < 3
+    [reply] = replies(fake, "C1", ts)
+    first = reply.args["blocks"][0]["text"]["text"]
+    assert first.startswith(f"*{IBM}*\n2020-06-09 · saved 2 times\n> ")  # the sample holds the story twice
+    assert reply.args["unfurl_links"] in (False, "0", "false") and reply.args["unfurl_media"] in (False, "0", "false")
+    assert "passage" in reply.args["text"]
+    assert any(c.args.get("name") == "eyes" for c in fake.of("reactions.add") if c.args.get("timestamp") == ts)
+    settle()
+    assert len([c for c in fake.of("chat.postMessage") if c.args.get("thread_ts") == ts]) == 1
+    links = re.findall(r"<(https?://[^|>]+)\|", json.dumps(reply.args["blocks"]))
+    assert all(u.startswith("https://en.wikinews.org/") for u in links)
+
+
+def test_the_same_event_retried_gets_no_second_reply(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    ev = mention("C1", "plane crash in Karaj", ts)
+    event(slack_env, ev, event_id="EvRetry1")
+    replies(fake, "C1", ts)
+    status, _, _ = event(slack_env, ev, event_id="EvRetry1", headers={"X-Slack-Retry-Num": "1",
+                                                                      "X-Slack-Retry-Reason": "http_timeout"})
+    assert status == 200
+    # the same message also arrives as a plain channel message event: still one answer
+    event(slack_env, {**ev, "type": "message", "channel_type": "channel"}, event_id="EvRetry2")
+    settle()
+    assert len([c for c in fake.of("chat.postMessage") if c.args.get("thread_ts") == ts]) == 1
+
+
+def test_a_follow_up_in_the_thread_needs_no_mention(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    event(slack_env, mention("CTHREAD", "why did IBM quit facial recognition?", ts))
+    replies(fake, "CTHREAD", ts)
+    follow = {"type": "message", "channel_type": "channel", "user": "UHUMAN", "text": "what about the Clearview AI startup?",
+              "ts": next_ts(), "thread_ts": ts, "channel": "CTHREAD"}
+    event(slack_env, follow)
+    [_, second] = replies(fake, "CTHREAD", ts, count=2)
+    assert "Clearview" in all_text(second)
+    # a thread the bot never answered is left alone
+    other = {**follow, "ts": next_ts(), "thread_ts": "1700000000.999999"}
+    event(slack_env, other)
+    settle()
+    assert not [c for c in fake.of("chat.postMessage") if c.args.get("thread_ts") == "1700000000.999999"]
+
+
+def test_a_direct_message(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    event(slack_env, {"type": "message", "channel_type": "im", "user": "UHUMAN", "text": "Robert Mugabe death",
+                      "ts": ts, "channel": "D1"})
+    [reply] = replies(fake, "D1", ts)
+    assert "Mugabe" in all_text(reply)
+
+
+def test_own_and_other_bots_messages_are_ignored(slack_env):
+    fake = slack_env["fake"]
+    for ev in ({"type": "message", "channel_type": "im", "user": BOT_USER, "text": "IBM", "ts": next_ts(), "channel": "D9"},
+               {"type": "message", "channel_type": "im", "bot_id": "BOTHER", "user": "UOTHERBOT", "text": "IBM",
+                "ts": next_ts(), "channel": "D9"},
+               {"type": "message", "subtype": "bot_message", "channel_type": "im", "text": "IBM", "ts": next_ts(),
+                "channel": "D9"}):
+        event(slack_env, ev)
+    settle()
+    assert not [c for c in fake.of("chat.postMessage") if c.args.get("channel") == "D9"]
+
+
+def test_an_off_archive_question_says_nothing_found_with_the_closest_titles(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    event(slack_env, mention("C1", "best banana bread recipe with walnuts", ts))
+    [reply] = replies(fake, "C1", ts)
+    text = reply.args["blocks"][0]["text"]["text"]
+    assert text.startswith("Nothing in the archive about _best banana bread recipe with walnuts_.\nThe closest articles:")
+    assert text.count("\n• ") == 3
+
+
+def test_archived_text_cannot_ping_or_forge_links(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    event(slack_env, mention("C1", "harbor siren test notice", ts))
+    [reply] = replies(fake, "C1", ts)
+    blob = json.dumps(reply.args["blocks"])
+    assert "&lt;!channel&gt;" in blob and "&lt;https://evil.example|click here for details&gt;" in blob
+    assert "<!channel>" not in blob and "<https://evil.example" not in blob and "&amp; stay calm" in blob
+
+
+def test_a_channel_that_is_not_allowed_gets_a_private_note(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    event(slack_env, mention("CNOPE", "why did IBM quit facial recognition?", ts))
+    [note] = fake.wait_for("chat.postEphemeral", where=lambda c: c.args.get("channel") == "CNOPE")
+    assert note.args["user"] == "UHUMAN" and "isn't enabled in this channel" in note.args["text"]
+    settle()
+    assert not [c for c in fake.of("chat.postMessage") if c.args.get("channel") == "CNOPE"]
+
+
+def test_a_429_is_retried_and_the_reply_delivered_once(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    fake.fail("chat.postMessage", 429, times=1, retry_after=1)
+    event(slack_env, mention("C2", "why did IBM quit facial recognition?", ts))
+    [reply] = replies(fake, "C2", ts)
+    limited = [c for c in fake.calls if c.method == "chat.postMessage" and c.args["_status"] == 429]
+    assert len(limited) == 1 and reply.at - limited[0].at >= 0.9  # waited for Retry-After
+    settle()
+    assert len(replies(fake, "C2", ts)) == 1
+
+
+def test_a_500_then_success_is_delivered_once(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    fake.fail("chat.postMessage", 500, times=2)
+    event(slack_env, mention("C2", "Boeing cargo plane", ts))
+    replies(fake, "C2", ts)
+    settle()
+    assert len(replies(fake, "C2", ts)) == 1
+
+
+def test_a_failing_search_ends_in_the_error_reply_with_a_logged_id(slack_env, caplog):
+    fake, ts = slack_env["fake"], next_ts()
+    db = sqlite3.connect(slack_env["cfg"].index_dir() / "archive.sqlite")
+    meta = dict(db.execute("SELECT key, value FROM meta"))
+    # the index points at a FAISS file that is not there: reading it fails in the real search path
+    db.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(int(meta["generation"]) + 50),))
+    db.execute("UPDATE meta SET value = 'vectors-gone.faiss' WHERE key = 'faiss_file'")
+    db.commit()
+    try:
+        with caplog.at_level(logging.ERROR, logger="archivist.bot"):
+            event(slack_env, mention("C1", "why did IBM quit facial recognition?", ts))
+            [reply] = replies(fake, "C1", ts)
+        m = re.search(r"error id `([0-9a-f]{8})`", reply.args["text"])
+        assert reply.args["text"].startswith("Sorry, something went wrong while answering.") and m
+        assert any(m.group(1) in r.getMessage() and r.exc_info for r in caplog.records)
+    finally:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (meta["generation"],))
+        db.execute("UPDATE meta SET value = ? WHERE key = 'faiss_file'", (meta["faiss_file"],))
+        db.commit()
+        db.close()
+
+
+def test_the_index_rebuilt_while_serving_is_used_for_the_next_question(slack_env, embedder):
+    fake, root = slack_env["fake"], slack_env["root"]
+    (root / "hostile" / "otters.txt").write_text(
+        "Sea Otters Return To Gull Island\n\nJune 1, 2021\n\nA family of sea otters has been seen off Gull Island "
+        "for the first time in eighty years, wildlife officers said on Tuesday.\n")
+    assert build(slack_env["union"], embedder=embedder).added == 1
+    ts = next_ts()
+    event(slack_env, mention("C1", "sea otters seen off Gull Island", ts))
+    [reply] = replies(fake, "C1", ts)
+    assert "Sea Otters Return To Gull Island" in all_text(reply)
+
+
+# --- security ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["bad signature", "old timestamp"])
+def test_unsigned_or_stale_requests_get_401_and_nothing_is_posted(slack_env, kind):
+    fake, ts = slack_env["fake"], next_ts()
+    payload = json.dumps({"type": "event_callback", "team_id": TEAM, "event_id": f"Ev{ts}",
+                          "event": mention("C1", "why did IBM quit?", ts)})
+    if kind == "bad signature":
+        status, _, _ = post(slack_env, payload, "application/json", secret="not-the-secret")
+    else:
+        status, _, _ = post(slack_env, payload, "application/json", timestamp=int(time.time()) - 6 * 60)
+    assert status == 401
+    settle()
+    assert not [c for c in fake.calls if c.args.get("thread_ts") == ts or c.args.get("timestamp") == ts]
+
+
+def test_healthz(slack_env):
+    with urllib.request.urlopen(slack_env["url"] + "/healthz", timeout=5) as r:
+        doc = json.loads(r.read())
+    assert r.status == 200 and doc["ok"] is True and doc["articles"] >= 54
+
+
+# --- /summarize and buttons ----------------------------------------------------------------------
+
+def command(env, text: str, channel="C1", response_id="s1"):
+    form = {"token": "x", "team_id": TEAM, "channel_id": channel, "channel_name": "general", "user_id": "UHUMAN",
+            "command": "/summarize", "text": text, "api_app_id": "AARCHIVIST", "trigger_id": "1.2.3",
+            "response_url": env["fake"].url + f"/response/{response_id}"}
+    return post(env, urllib.parse.urlencode(form), "application/x-www-form-urlencoded")
+
+
+def test_summarize_acks_at_once_and_answers_privately_with_a_share_button(slack_env):
+    fake = slack_env["fake"]
+    status, body, took = command(slack_env, "Iranian cargo plane Karaj", response_id="sum1")
+    assert status == 200 and took < 3
+    [resp] = fake.wait_for("response_url", where=lambda c: c.args["_path"] == "/response/sum1")
+    assert resp.args["response_type"] == "ephemeral"
+    blob = json.dumps(resp.args["blocks"])
+    assert "Iranian cargo plane crashes into Karaj houses" in blob and "share_summary" in blob
+
+
+def test_share_in_channel_posts_the_summary_for_everyone(slack_env):
+    fake = slack_env["fake"]
+    command(slack_env, "Iranian cargo plane Karaj", response_id="sum2")
+    [resp] = fake.wait_for("response_url", where=lambda c: c.args["_path"] == "/response/sum2")
+    share = next(e for b in resp.args["blocks"] if b["type"] == "actions" for e in b["elements"])
+    status, _, _ = action(slack_env, "share_summary", share["value"], channel="CSHARE",
+                          response_url=fake.url + "/response/sum2-share")
+    assert status == 200
+    [post_] = fake.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "CSHARE")
+    blob = json.dumps(post_.args["blocks"])
+    assert "Iranian cargo plane crashes into Karaj houses" in blob and "Shared by <@UHUMAN>" in blob
+    assert "share_summary" not in blob
+    [delete] = fake.wait_for("response_url", where=lambda c: c.args["_path"] == "/response/sum2-share")
+    assert delete.args.get("delete_original") in (True, "true")
+
+
+def test_summarize_nothing_found(slack_env):
+    command(slack_env, "zxqv nothing like this", response_id="sum3")
+    [resp] = slack_env["fake"].wait_for("response_url", where=lambda c: c.args["_path"] == "/response/sum3")
+    assert "No article in the archive matches" in json.dumps(resp.args)
+
+
+def test_more_results_posts_the_next_passages_in_the_thread(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    event(slack_env, mention("C1", "plane crash", ts))
+    [reply] = replies(fake, "C1", ts)
+    buttons = {e["action_id"]: e for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    assert "more_results" in buttons
+    action(slack_env, "more_results", buttons["more_results"]["value"], message={"ts": "1.5", "thread_ts": ts})
+    [_, more] = replies(fake, "C1", ts, count=2)
+    first_quotes = {b["text"]["text"] for b in reply.args["blocks"] if b["type"] == "section"}
+    more_quotes = {b["text"]["text"] for b in more.args["blocks"] if b["type"] == "section"}
+    assert more_quotes and not first_quotes & more_quotes
+
+
+def test_feedback_is_recorded_and_acknowledged(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    event(slack_env, mention("C1", "why did IBM quit facial recognition?", ts))
+    [reply] = replies(fake, "C1", ts)
+    buttons = {e["action_id"]: e for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    action(slack_env, "feedback_down", buttons["feedback_down"]["value"], message={"ts": "1.6", "thread_ts": ts})
+    [ack] = fake.wait_for("chat.postEphemeral", where=lambda c: "is recorded" in c.args.get("text", ""))
+    assert ack.args["text"] == "Thanks, your 👎 is recorded."
+    db = sqlite3.connect(slack_env["cfg"].index_dir() / "archive.sqlite")
+    rows = db.execute("SELECT user, channel, vote, question, chunk_ids FROM feedback").fetchall()
+    db.close()
+    assert ("UHUMAN", "C1", "down", "why did IBM quit facial recognition?") in [r[:4] for r in rows]
+    assert json.loads(rows[-1][4]) == json.loads(buttons["feedback_down"]["value"])["chunks"]
+
+
+# --- Socket Mode ---------------------------------------------------------------------------------
+
+def test_socket_mode_answers_once_and_acks_every_envelope(slack_env):
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    fake = slack_env["fake"]
+    ws = SocketModeServer()
+    fake.ws_url = ws.url
+    handler = SocketModeHandler(slack_env["app"], "xapp-test")
+    handler.connect()
+    try:
+        assert ws.connected()
+        ts = next_ts()
+        payload = {"token": "x", "team_id": TEAM, "api_app_id": "AARCHIVIST", "type": "event_callback",
+                   "event_id": "EvSocket1", "event_time": int(time.time()), "event": mention("C1", "Robert Mugabe", ts),
+                   "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}]}
+        ws.send({"envelope_id": "env-1", "type": "events_api", "accepts_response_payload": False,
+                 "retry_attempt": 0, "retry_reason": "", "payload": payload})
+        ws.wait_ack("env-1")
+        [reply] = replies(fake, "C1", ts)
+        assert "Mugabe" in all_text(reply)
+        ws.send({"envelope_id": "env-2", "type": "events_api", "accepts_response_payload": False,
+                 "retry_attempt": 1, "retry_reason": "timeout", "payload": payload})
+        ws.wait_ack("env-2")
+        settle()
+        assert len(replies(fake, "C1", ts)) == 1
+    finally:
+        handler.close()
+        ws.close()
+
+
+def test_serve_without_tokens_says_which_variable_and_where_to_get_it(tmp_path):
+    r = run_cli("serve", env={"SLACK_BOT_TOKEN": "", "SLACK_APP_TOKEN": ""})
+    assert r.returncode == 2
+    assert "SLACK_BOT_TOKEN is not set: it is the Bot User OAuth Token" in r.stderr
+    assert "SLACK_APP_TOKEN is not set" in r.stderr
+    r = run_cli("serve", "--http", env={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": ""})
+    assert r.returncode == 2 and "SLACK_SIGNING_SECRET is not set" in r.stderr
