@@ -41,6 +41,21 @@ def xquad_questions() -> list[tuple[str, str, list[str]]]:
             for art in data for p in art["paragraphs"] for qa in p["qas"]]
 
 
+def wikinews_reprints() -> dict:
+    """Every Wikinews article again under another URL with a note in front: the same story syndicated,
+    for a larger archive with real near-duplicates (derived into the cache)."""
+    out = CACHE / "wikinews-reprints.jsonl"
+    if not out.is_file():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with open(WIKINEWS["path"]) as f, open(out, "w") as o:
+            for line in f:
+                row = json.loads(line)
+                o.write(json.dumps({"title": row["title"], "published": row.get("published", ""),
+                                    "url": row["url"] + "?syndicated=1",
+                                    "text": "(Syndicated from Wikinews.)\n\n" + row["text"]}) + "\n")
+    return {"path": str(out), "format": "jsonl"}
+
+
 def bench_config(name: str, sources: list[dict], **sections):
     from index.config import parse
 
@@ -50,10 +65,15 @@ def bench_config(name: str, sources: list[dict], **sections):
     return parse(data, ROOT)
 
 
-def ensure_index(cfg, embedder) -> None:
-    """Build (or bring up to date) a cached bench index with the real incremental build."""
+def ensure_index(cfg, embedder, start_from: str | None = None) -> None:
+    """Build (or bring up to date) a cached bench index with the real incremental build. A new index
+    can start as a copy of another, so that articles they share are not embedded twice."""
+    import shutil
+
     from index.build import build
 
+    if start_from and not cfg.index_dir().exists() and (CACHE / start_from).exists():
+        shutil.copytree(CACHE / start_from, cfg.index_dir())
     summary = build(cfg, progress=sys.stderr.isatty(), embedder=embedder, report=lambda line: None)
     print(f"  index {cfg.index_dir().name}: {summary.line()}", file=sys.stderr)
 

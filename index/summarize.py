@@ -15,13 +15,13 @@ import numpy as np
 from index import sentences
 from index.embed import Embedder
 
-MAX_CONSIDERED = 60  # long articles: only the first sentences compete (cost stays flat; news leads with the news)
+MAX_CONSIDERED = 30  # long articles: only the first sentences compete (cost stays flat; news leads with the news)
 MIN_WORDS = 5
 MAX_WORDS = 40  # text without sentence punctuation is cut into pieces of this many words
-REDUNDANT = 0.8  # cosine above which a sentence repeats one already chosen
-EDGE_FLOOR = 0.3  # share of the similarity range below which two sentences are not connected
+REDUNDANT = 0.75  # cosine above which a sentence repeats one already chosen
+EDGE_FLOOR = 0.5  # share of the similarity range below which two sentences are not connected
 FORWARD, BACKWARD = 1.0, -0.5  # PacSum: support from later sentences counts, from earlier ones it counts against
-LEAD_WEIGHT = 1.2  # weight of the position prior against centrality (both scaled to 0..1)
+LEAD_WEIGHT = 2.0  # weight of the position prior against centrality (both scaled to 0..1)
 _FURNITURE = re.compile(r"^(by\b|published:|updated:|last updated|click here|scroll down|follow\b|read more|"
                         r"share this|sign up|image:|photo:|video:|watch:)", re.I)
 

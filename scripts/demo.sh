@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up (if needed), index the bundled sample archive and answer questions about it.
+# Set up (if needed), index the bundled sample archive, then answer: in Slack when tokens are set
+# (SLACK_BOT_TOKEN + SLACK_APP_TOKEN, Socket Mode), else in the terminal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -8,7 +9,17 @@ A=".venv/bin/archivist --config config.example.toml"
 $A build
 echo
 $A stats
-for q in "Why did IBM quit facial recognition?" "What happened to the ferry?" "Who won the election in Zimbabwe?"; do
-  echo
-  $A ask "$q"
-done
+echo
+if [ -n "${SLACK_BOT_TOKEN:-}" ] && [ -n "${SLACK_APP_TOKEN:-}" ]; then
+  echo "Slack tokens found: serving in Socket Mode. Mention @Archivist in a channel it is in, or DM it."
+  exec $A serve
+fi
+echo "No Slack tokens set (see README, 'Connect to Slack'): answering in the terminal."
+echo
+printf '%s\n' "Why did IBM quit facial recognition?" \
+              "plane crash since:2019-02" \
+              "/summarize Iranian cargo plane" \
+              "What is the best recipe for banana bread?" | $A chat
+if [ -t 0 ]; then
+  exec $A chat
+fi
