@@ -48,22 +48,21 @@ def ndcg10(ranked: list[str], rel: dict[str, int]) -> float:
     return dcg / ideal if ideal else 0.0
 
 
-def scifact(embedder, limit: int) -> None:
-    from index.search import Searcher
-
-    cfg = bench_config("scifact", [SCIFACT])
-    ensure_index(cfg, embedder, start_from="large")  # SciFact's vectors are in the large index already
-    # article ids come from the export's _id: map them back through the line each article came from
+def scifact_scores(cfg, embedder, limit: int = 0) -> dict[str, float]:
+    """Mean nDCG@10 of each mode over the SciFact claims, on an index of the SciFact corpus."""
     import json
 
+    from index.search import Searcher
+
+    # article ids come from the export's _id: map them back through the line each article came from
     ids_by_line = {str(i): json.loads(line)["_id"] for i, line in enumerate(open(SCIFACT["path"]), 1)}
     db = sqlite3.connect(cfg.index_dir() / "archive.sqlite")
     doc_of = {aid: ids_by_line[rec] for aid, rec in db.execute("SELECT article_id, record FROM articles")}
     db.close()
     queries, qrels = load_scifact()
     items = list(queries.items())[: limit or None]
-    searcher = Searcher(cfg.index_dir(), embedder, cfg.search)
-    scores = {m: [] for m in ("hybrid", "dense", "keyword")}
+    searcher = Searcher.open(cfg, embedder)
+    scores: dict[str, list[float]] = {m: [] for m in ("hybrid", "dense", "keyword")}
     for qid, text in items:
         qvec = searcher.encode_query(text)
         for mode in scores:
@@ -73,13 +72,20 @@ def scifact(embedder, limit: int) -> None:
                 if d not in docs:
                     docs.append(d)
             scores[mode].append(ndcg10(docs, qrels[qid]))
-    print(f"\n1. SciFact nDCG@10 ({len(items)} claims, {searcher.store.counts()['chunks']:,} chunks)")
-    for mode, vals in scores.items():
-        print(f"   {mode:<8} {sum(vals) / len(vals):.3f}")
+    searcher.close()
+    return {m: sum(v) / len(v) for m, v in scores.items()} | {"claims": len(items)}
+
+
+def scifact(embedder, limit: int) -> None:
+    cfg = bench_config("scifact", [SCIFACT])
+    ensure_index(cfg, embedder, start_from="large")  # SciFact's vectors are in the large index already
+    scores = scifact_scores(cfg, embedder, limit)
     s = cfg.search
+    print(f"\n1. SciFact nDCG@10 ({scores['claims']} claims)")
+    for mode in ("hybrid", "dense", "keyword"):
+        print(f"   {mode:<8} {scores[mode]:.3f}")
     print(f"   fusion: RRF k={s.rrf_k}, dense weight {s.dense_weight}, keyword weight {s.keyword_weight}, "
           f"{s.candidates} candidates each")
-    searcher.close()
 
 
 def news_mix(embedder):
@@ -92,7 +98,7 @@ def xquad(embedder, cfg, limit: int) -> list[float]:
     from bot.answer import answer
     from index.search import Searcher
 
-    searcher = Searcher(cfg.index_dir(), embedder, cfg.search)
+    searcher = Searcher.open(cfg, embedder)
     questions = xquad_questions()[: limit or None]
     hit1 = hit3 = inquote = abstained = 0
     sims = []
@@ -116,7 +122,7 @@ def abstention(embedder, cfg, limit: int) -> None:
     from index.search import Searcher
     from bot.answer import ABSTAIN_SCAN, clean_question
 
-    searcher = Searcher(cfg.index_dir(), embedder, cfg.search)
+    searcher = Searcher.open(cfg, embedder)
     queries, _ = load_scifact()
 
     def best_similarity(q: str) -> float:
@@ -141,7 +147,7 @@ def latency(embedder, limit: int) -> None:
 
     cfg = large_config()
     ensure_index(cfg, embedder, start_from="news-mix")
-    searcher = Searcher(cfg.index_dir(), embedder, cfg.search)
+    searcher = Searcher.open(cfg, embedder)
     questions = [q for q, _, _ in xquad_questions()][: limit or 200]
     answer(questions[0], searcher)  # warm
     times = []

@@ -101,8 +101,7 @@ def create_app(cfg: Config, *, bot_token: str, signing_secret: str | None = None
     client = web_client(bot_token, cfg.slack.api_base_url)
     app = App(client=client, signing_secret=signing_secret or "unused-in-socket-mode",
               request_verification_enabled=signing_secret is not None, process_before_response=False)
-    searcher = searcher or Searcher(cfg.index_dir(), embedder or Embedder(cfg.index.model, cfg.index.batch_size),
-                                    cfg.search)
+    searcher = searcher or Searcher.open(cfg, embedder)
     bot = Bot(cfg, searcher, Ledger(cfg.index_dir()), threading.Lock())
     app.bot = bot  # for the HTTP health check and for tests
 

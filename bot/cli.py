@@ -139,7 +139,7 @@ def open_searcher(cfg: Config):
     from index.store import StoreError
 
     try:
-        return Searcher(cfg.index_dir(), Embedder(cfg.index.model, cfg.index.batch_size), cfg.search)
+        return Searcher.open(cfg)
     except StoreError as e:
         print(f"error: {e}", file=sys.stderr)
         return None

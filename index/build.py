@@ -39,7 +39,8 @@ def model_key(cfg: Config) -> str:
     model = cfg.index.model
     if model != BUNDLED:
         model = str(cfg.resolve(model).resolve())
-    return json.dumps({"model": model, "chunking": asdict(cfg.chunking), "format": FORMAT_VERSION}, sort_keys=True)
+    return json.dumps({"model": model, "backend": cfg.index.backend, "chunking": asdict(cfg.chunking),
+                       "format": FORMAT_VERSION}, sort_keys=True)
 
 
 def shown_path(path: Path, base_dir: Path) -> str:
@@ -139,7 +140,7 @@ def build(cfg: Config, *, progress: bool = False, embedder: Embedder | None = No
     with _Lock(index_dir):
         store = Store.open(index_dir)
         try:
-            return _build(cfg, store, index_dir, embedder or Embedder(cfg.index.model, cfg.index.batch_size),
+            return _build(cfg, store, index_dir, embedder or Embedder.for_index(cfg.index),
                           progress, report, t0)
         finally:
             store.rollback()
@@ -255,7 +256,10 @@ def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: boo
     flush()
     bar.close()
 
-    changed = (bool(publish or removed or moved) or not same_model or not same_readers
+    # the archive may have crossed [index] approximate_above, or the setting changed
+    kind_changed = meta.get("faiss_kind", "flat") != vectors.kind_for(
+        store.counts()["chunks"], cfg.index.faiss, cfg.index.approximate_above) if meta else False
+    changed = (bool(publish or removed or moved) or not same_model or not same_readers or kind_changed
                or files != store.file_signatures())
     if changed:
         _publish(cfg, store, index_dir, embedder, meta, key, same_model, publish, removed, moved, files)
@@ -279,8 +283,9 @@ def _publish(cfg, store: Store, index_dir: Path, embedder: Embedder, meta: dict,
         generation = int(meta.get("generation", "0"))
         faiss_file = meta.get("faiss_file", "")
         counts = store.counts()
-        if gone or new_ids or not same_model or not faiss_file:
-            index = _next_faiss(store, index_dir, meta, same_model, gone, new_ids, new_vecs, counts["chunks"])
+        kind = vectors.kind_for(counts["chunks"], cfg.index.faiss, cfg.index.approximate_above)
+        if gone or new_ids or not same_model or not faiss_file or kind != meta.get("faiss_kind", "flat"):
+            index = _next_faiss(store, index_dir, meta, same_model, gone, new_ids, new_vecs, counts["chunks"], kind)
             generation += 1
             faiss_file = f"vectors-{generation}.faiss"
             vectors.save(index, index_dir / faiss_file)
@@ -291,6 +296,7 @@ def _publish(cfg, store: Store, index_dir: Path, embedder: Embedder, meta: dict,
             "generation": str(generation), "faiss_file": faiss_file, "model_key": key, "model": cfg.index.model,
             "dim": str(dim), "chunking": json.dumps(asdict(cfg.chunking)), "built_at": now_iso(),
             "format_version": str(FORMAT_VERSION), "reader_version": str(sources.READER_VERSION),
+            "backend": cfg.index.backend, "faiss_kind": kind,
         }, files)
     except BaseException:
         store.rollback()
@@ -301,10 +307,12 @@ def _publish(cfg, store: Store, index_dir: Path, embedder: Embedder, meta: dict,
     _write_manifest(store, index_dir)
 
 
-def _next_faiss(store: Store, index_dir: Path, meta: dict, same_model: bool, gone, new_ids, new_vecs, total: int):
-    """Update the published FAISS index in memory; rebuild it from SQLite when it cannot be trusted."""
+def _next_faiss(store: Store, index_dir: Path, meta: dict, same_model: bool, gone, new_ids, new_vecs, total: int,
+                kind: str):
+    """Update the published FAISS index in memory; rebuild it from SQLite (no re-embedding) when it
+    cannot be trusted or the archive's size calls for another kind of index."""
     current = index_dir / meta.get("faiss_file", "-")
-    if same_model and current.is_file():
+    if same_model and current.is_file() and meta.get("faiss_kind", "flat") == kind:
         try:
             index = vectors.load(current)
             vectors.update(index, gone, new_ids, new_vecs)
@@ -314,7 +322,7 @@ def _next_faiss(store: Store, index_dir: Path, meta: dict, same_model: bool, gon
         except RuntimeError as e:
             log.warning("cannot read %s (%s); rebuilding it from SQLite", current, e)
     dim = new_vecs.shape[1] if new_vecs is not None else store.vector_dim()
-    return vectors.build(dim, store.all_vectors())
+    return vectors.build(dim, store.all_vectors(), kind)
 
 
 def _write_manifest(store: Store, index_dir: Path) -> None:

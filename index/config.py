@@ -33,6 +33,10 @@ class IndexSettings:
     path: str = "archive-index"
     model: str = "bundled"  # the bundled all-MiniLM-L6-v2, or a local sentence-transformers folder
     batch_size: int = 64  # sentences per forward pass of the encoder
+    backend: str = "torch"  # "torch", or "int8": the same model with int8 linear layers (faster on CPUs)
+    faiss: str = "auto"  # "flat" (exact), "ivf" (approximate, 8-bit), or "auto": by the number of chunks
+    approximate_above: int = 200_000  # with faiss = "auto", chunks beyond which the index is approximate
+    nprobe: int = 48  # inverted lists an approximate search looks in
     max_article_mb: int = 10  # a page, text file or record larger than this is reported and skipped
 
 
@@ -44,6 +48,9 @@ class ChunkSettings:
 
 
 MODES = ("hybrid", "dense", "keyword")
+FUSIONS = ("convex", "rrf")
+BACKENDS = ("torch", "int8")
+FAISS_KINDS = ("auto", "flat", "ivf")
 
 
 @dataclass(frozen=True)
@@ -51,9 +58,10 @@ class SearchSettings:
     top_k: int = 3  # passages in an answer
     mode: str = "hybrid"  # hybrid, dense (FAISS only) or keyword (FTS5 BM25 only)
     candidates: int = 100  # chunks taken from each of dense and keyword search before fusing
-    rrf_k: int = 60  # reciprocal-rank fusion: score = sum of weight / (rrf_k + rank)
-    dense_weight: float = 1.0
-    keyword_weight: float = 1.0
+    fusion: str = "convex"  # "convex": weighted sum of scores scaled by each list's best; or "rrf"
+    dense_weight: float = 0.55
+    keyword_weight: float = 0.45
+    rrf_k: int = 60  # with fusion = "rrf": score = sum of weight / (rrf_k + rank)
     title_weight: float = 1.0  # BM25 weight of a title match against a text match (1.0)
     min_similarity: float = 0.3  # abstain when no passage is at least this close to the question (cosine)
     max_quote_chars: int = 300
@@ -146,6 +154,12 @@ def parse(data: dict[str, Any], base_dir: Path) -> Config:
         sources=tuple(_source(s, i) for i, s in enumerate(data.get("sources", []))),
         base_dir=base_dir,
     )
+    if cfg.index.backend not in BACKENDS:
+        raise ConfigError(f"[index] backend must be one of {', '.join(BACKENDS)}, not {cfg.index.backend!r}")
+    if cfg.index.faiss not in FAISS_KINDS:
+        raise ConfigError(f"[index] faiss must be one of {', '.join(FAISS_KINDS)}, not {cfg.index.faiss!r}")
+    if cfg.search.fusion not in FUSIONS:
+        raise ConfigError(f"[search] fusion must be one of {', '.join(FUSIONS)}, not {cfg.search.fusion!r}")
     if cfg.search.mode not in MODES:
         raise ConfigError(f"[search] mode must be one of {', '.join(MODES)}, not {cfg.search.mode!r}")
     if cfg.chunking.target_words > cfg.chunking.max_words:

@@ -25,11 +25,17 @@ def model_path(model: str) -> str:
 class Embedder:
     """Loads the model on first use; encodes to L2-normalised float32 vectors."""
 
-    def __init__(self, model: str = BUNDLED, batch_size: int = 64):
+    def __init__(self, model: str = BUNDLED, batch_size: int = 64, backend: str = "torch"):
         self.model_name = model
         self.batch_size = batch_size
+        self.backend = backend
         self._model = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def for_index(cls, settings) -> "Embedder":
+        """The encoder an [index] section asks for."""
+        return cls(settings.model, settings.batch_size, settings.backend)
 
     @property
     def model(self):
@@ -42,7 +48,19 @@ class Embedder:
 
                 hf_logging.disable_progress_bar()
 
-                self._model = SentenceTransformer(model_path(self.model_name), device="cpu")
+                model = SentenceTransformer(model_path(self.model_name), device="cpu")
+                if self.backend == "int8":
+                    # dynamic int8 quantisation of the linear layers, made here from the loaded model:
+                    # no export step, no file, no download; vectors differ slightly, so it is part of
+                    # the index's model key and never mixed with the float model's vectors
+                    import warnings
+
+                    import torch
+
+                    with warnings.catch_warnings():  # eager-mode quantisation is marked deprecated; torch is pinned
+                        warnings.simplefilter("ignore")
+                        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+                self._model = model
             return self._model
 
     @property

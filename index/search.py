@@ -30,6 +30,9 @@ themselves then there these they this those through to too under until up very w
 while who whom why will with would you your yours yourself yourselves tell say said also did does get got
 """.split())
 MAX_QUERY_TERMS = 32
+MAX_KEYWORD_TERMS = 16  # the rarest terms carry BM25; more only lengthens the posting lists walked
+COMMON_TERM_SHARE = 0.25  # a term in more than this share of chunks adds little and costs a lot
+OVERFETCH = 8  # with a filter, candidates looked at per candidate wanted before narrowing the search
 
 
 def query_terms(text: str) -> list[str]:
@@ -45,9 +48,31 @@ def fts_query(terms: list[str]) -> str:
     return " OR ".join(f'"{t}"' for t in terms)
 
 
+def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], s: SearchSettings) -> list[tuple[int, float]]:
+    """One ranking from the two. Convex: each list's scores divided by its best, weighted and summed;
+    a chunk missing from a list gets that list's lowest scaled score (it ranked below all of them).
+    On SciFact this beats reciprocal-rank fusion (0.741 against 0.718 nDCG@10; bench/retrieval.py)."""
+    fused: dict[int, float] = {}
+    if s.fusion == "rrf":
+        for weight, results in ((s.dense_weight, dense), (s.keyword_weight, keyword)):
+            for rank, (cid, _) in enumerate(results):
+                fused[cid] = fused.get(cid, 0.0) + weight / (s.rrf_k + rank + 1)
+    else:
+        scaled = []
+        for weight, results in ((s.dense_weight, dense), (s.keyword_weight, keyword)):
+            top = max((x for _, x in results), default=0.0)
+            part = {cid: x / top for cid, x in results} if top > 0 else {}
+            scaled.append((weight, part, min(part.values(), default=0.0)))
+        for cid in {c for _, part, _ in scaled for c in part}:
+            fused[cid] = sum(w * part.get(cid, floor) for w, part, floor in scaled)
+    return sorted(fused.items(), key=lambda kv: -kv[1])
+
+
 class Searcher:
-    def __init__(self, index_dir: Path, embedder: Embedder, settings: SearchSettings = SearchSettings()):
+    def __init__(self, index_dir: Path, embedder: Embedder, settings: SearchSettings = SearchSettings(),
+                 nprobe: int = 48):
         self.index_dir = index_dir
+        self.nprobe = nprobe
         self.embedder = embedder
         self.settings = settings
         self.store = Store.open(index_dir, readonly=True)
@@ -56,6 +81,11 @@ class Searcher:
         self._faiss = None
         self.meta: dict[str, str] = {}
         self.refresh()
+
+    @classmethod
+    def open(cls, cfg, embedder: Embedder | None = None) -> "Searcher":
+        """The searcher over a config's index, with its encoder and settings."""
+        return cls(cfg.index_dir(), embedder or Embedder.for_index(cfg.index), cfg.search, cfg.index.nprobe)
 
     def refresh(self) -> bool:
         """Switch to a newly published index, if there is one. True when it switched."""
@@ -67,12 +97,13 @@ class Searcher:
                     return False
                 faiss_file = meta.get("faiss_file", "")
                 try:
-                    index = vectors.load(self.index_dir / faiss_file) if faiss_file else vectors.empty(384)
+                    index = vectors.load(self.index_dir / faiss_file, mmap=True) if faiss_file else vectors.empty(384)
                 except RuntimeError:
                     if attempt == 2:
                         raise
                     continue  # a build published again and removed that file meanwhile: read the newer one
                 self._faiss, self._generation, self.meta = index, generation, meta
+                self._chunks = self.store.counts()["chunks"]
                 log.info("using index generation %d (%s)", generation, faiss_file)
                 return True
             return False
@@ -92,28 +123,39 @@ class Searcher:
         dense: list[tuple[int, float]] = []
         keyword: list[tuple[int, float]] = []
         if mode in ("dense", "hybrid"):
-            allowed = self.store.chunk_ids_where(where) if where else None
-            dense = vectors.search(self._faiss, qvec, s.candidates, allowed)
+            dense = self._filtered(
+                lambda k: vectors.search(self._faiss, qvec, k, None, self.nprobe), where,
+                lambda: vectors.search(self._faiss, qvec, s.candidates, self.store.chunk_ids_where(where), self.nprobe))
         if mode in ("keyword", "hybrid"):
-            terms = query_terms(text)
+            terms = self.store.selective_terms(query_terms(text), self._chunks, MAX_KEYWORD_TERMS, COMMON_TERM_SHARE)
             if terms:
-                keyword = self.store.keyword(fts_query(terms), s.candidates, where, (s.title_weight, 1.0))
+                weights = (s.title_weight, 1.0)
+                keyword = self._filtered(lambda k: self.store.keyword(fts_query(terms), k, None, weights), where,
+                                         lambda: self.store.keyword(fts_query(terms), s.candidates, where, weights))
         if mode == "dense":
             ranked = dense
         elif mode == "keyword":
             ranked = keyword
         else:
-            fused: dict[int, float] = {}
-            for weight, results in ((s.dense_weight, dense), (s.keyword_weight, keyword)):
-                for rank, (cid, _) in enumerate(results):
-                    fused[cid] = fused.get(cid, 0.0) + weight / (s.rrf_k + rank + 1)
-            ranked = sorted(fused.items(), key=lambda kv: -kv[1])
+            ranked = fuse(dense, keyword, s)
         similarity = dict(dense)
         missing = [cid for cid, _ in ranked if cid not in similarity]
         for cid, vec in self.store.vectors_of(missing).items():
             similarity[cid] = float(np.dot(vec, qvec))
         hits = self.store.hits(ranked)
         return [Hit(**{**h.__dict__, "similarity": similarity.get(h.chunk_id, 0.0)}) for h in hits]
+
+    def _filtered(self, search, where, narrow) -> list[tuple[int, float]]:
+        """With a filter, search wide and keep what passes: cheap for broad filters, where listing every
+        allowed chunk would cost more than the search. A narrow filter leaves too few; search only
+        among the chunks it allows."""
+        k = self.settings.candidates
+        if not where:
+            return search(k)
+        wide = search(k * OVERFETCH)
+        keep = self.store.chunks_matching([cid for cid, _ in wide], where)
+        passed = [(cid, score) for cid, score in wide if cid in keep][:k]
+        return passed if len(passed) >= k // 4 or len(wide) < k * OVERFETCH else narrow()
 
     def dense(self, query: str, k: int) -> list[Hit]:
         return self.search(query, mode="dense")[:k]

@@ -249,6 +249,35 @@ class Store:
             "LIMIT ?", [*weights, *params, *weights, k]).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    def selective_terms(self, words: list[str], total_chunks: int, keep: int, common_share: float) -> list[str]:
+        """The words worth a keyword search: the rarest `keep` of them, without those in more than
+        `common_share` of the chunks (unless nothing else is left). Frequencies come from the FTS5
+        index itself, looked up by each word's stem as the index's own tokenizer makes it."""
+        if len(words) <= 1:
+            return words
+        c = self.conn
+        c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_words USING fts5("
+                  "w, tokenize = 'porter unicode61 remove_diacritics 2')")
+        c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_stems USING fts5vocab(temp, query_words, instance)")
+        c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_terms USING fts5vocab(main, chunks_fts, row)")
+        c.execute("DELETE FROM temp.query_words")
+        c.executemany("INSERT INTO temp.query_words (rowid, w) VALUES (?, ?)", list(enumerate(words)))
+        stems = dict((doc, term) for term, doc in c.execute("SELECT term, doc FROM temp.query_stems"))
+        wanted = sorted(set(stems.values()))
+        df = dict(c.execute(f"SELECT term, doc FROM temp.chunk_terms WHERE term IN ({', '.join('?' * len(wanted))})",
+                            wanted)) if wanted else {}
+        ranked = sorted(range(len(words)), key=lambda i: df.get(stems.get(i), 0))
+        ranked = [i for i in ranked if df.get(stems.get(i), 0) > 0] or ranked  # words in no chunk match nothing
+        rare = [i for i in ranked if df.get(stems.get(i), 0) <= common_share * total_chunks] or ranked[:1]
+        return [words[i] for i in sorted(rare[:keep])]
+
+    def chunks_matching(self, chunk_ids: list[int], filter_sql: tuple[str, list]) -> set[int]:
+        if not chunk_ids:
+            return set()
+        return {r[0] for r in self.conn.execute(
+            f"SELECT chunk_id FROM chunks JOIN articles USING (article_id) WHERE chunk_id IN "
+            f"({', '.join('?' * len(chunk_ids))}) AND {filter_sql[0]}", [*chunk_ids, *filter_sql[1]])}
+
     def chunk_ids_where(self, filter_sql: tuple[str, list]) -> list[int]:
         return [r[0] for r in self.conn.execute(
             f"SELECT chunk_id FROM chunks JOIN articles USING (article_id) WHERE {filter_sql[0]}", filter_sql[1])]
@@ -380,6 +409,8 @@ def manifest_json(meta: dict[str, str], counts: dict[str, int]) -> str:
         "built_at": meta.get("built_at", ""),
         "generation": int(meta.get("generation", "0")),
         "faiss_file": meta.get("faiss_file", ""),
+        "faiss_kind": meta.get("faiss_kind", "flat"),
+        "backend": meta.get("backend", "torch"),
     }
     return json.dumps(doc, indent=2) + "\n"
 

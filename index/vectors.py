@@ -1,6 +1,13 @@
-"""The FAISS index over chunk vectors: a cache derived from SQLite. The only module that touches FAISS."""
+"""The FAISS index over chunk vectors: a cache derived from SQLite. The only module that touches FAISS.
+
+Its kind follows the archive's size: exact inner-product search ("flat") while that is fast enough,
+and an inverted-file index with 8-bit scalar quantisation ("ivf": a quarter of the memory, a scan
+of a few of its lists per query) beyond a threshold. Ids are chunk ids either way.
+"""
 from __future__ import annotations
 
+import logging
+import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -8,15 +15,50 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+log = logging.getLogger("archivist.vectors")
+
+KINDS = ("flat", "ivf")
+TRAIN_PER_LIST = 40  # k-means training points per inverted list (FAISS warns below 39)
+FILTERED_NPROBE_FACTOR = 4  # a filter leaves fewer candidates per list: look in more lists
+
+
+def kind_for(n: int, setting: str, approximate_above: int) -> str:
+    if setting != "auto":
+        return setting
+    return "ivf" if n > approximate_above else "flat"
+
+
+def kind_of(index: faiss.Index) -> str:
+    return "ivf" if isinstance(faiss.downcast_index(index), faiss.IndexIVF) else "flat"
+
+
+def ivf_lists(n: int) -> int:
+    return max(1, min(int(4 * math.sqrt(n)), n // TRAIN_PER_LIST))
+
 
 def empty(dim: int) -> faiss.Index:
     """Exact inner-product search (vectors are normalised, so this is cosine) keyed by chunk id."""
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
-def build(dim: int, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> faiss.Index:
-    index = empty(dim)
-    for ids, vecs in batches:
+def build(dim: int, batches: Iterable[tuple[np.ndarray, np.ndarray]], kind: str = "flat",
+          seed: int = 0) -> faiss.Index:
+    if kind == "flat":
+        index = empty(dim)
+        for ids, vecs in batches:
+            index.add_with_ids(vecs, ids)
+        return index
+    parts = list(batches)
+    n = sum(len(ids) for ids, _ in parts)
+    nlist = ivf_lists(n)
+    index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                          faiss.METRIC_INNER_PRODUCT)
+    all_vecs = np.concatenate([v for _, v in parts]) if parts else np.zeros((0, dim), dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    sample = all_vecs[rng.choice(n, size=min(n, TRAIN_PER_LIST * nlist), replace=False)] if n else all_vecs
+    log.info("training an IVF index: %d lists on %d of %d vectors", nlist, len(sample), n)
+    index.train(sample)
+    for ids, vecs in parts:
         index.add_with_ids(vecs, ids)
     return index
 
@@ -37,18 +79,29 @@ def save(index: faiss.Index, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def load(path: Path) -> faiss.Index:
+def load(path: Path, mmap: bool = False) -> faiss.Index:
+    """Read a FAISS file; memory-mapped (pages read on demand, shared between processes) when asked."""
+    if mmap:
+        try:
+            return faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        except RuntimeError as e:
+            log.info("cannot memory-map %s (%s); reading it", path, e)
     return faiss.read_index(str(path))
 
 
-def search(index: faiss.Index, query: np.ndarray, k: int, allowed: list[int] | None = None) -> list[tuple[int, float]]:
+def search(index: faiss.Index, query: np.ndarray, k: int, allowed: list[int] | None = None,
+           nprobe: int = 32) -> list[tuple[int, float]]:
     """(chunk_id, inner product) of the k nearest, best first; only among `allowed` ids when given."""
     if index.ntotal == 0 or k <= 0 or allowed == []:
         return []
     q = np.asarray(query, dtype=np.float32).reshape(1, -1)
-    if allowed is not None:
-        sel = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
-        scores, ids = index.search(q, min(k, len(allowed)), params=faiss.SearchParameters(sel=sel))
+    ivf = kind_of(index) == "ivf"
+    sel = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)) if allowed is not None else None
+    if ivf:
+        probe = nprobe * (FILTERED_NPROBE_FACTOR if sel is not None else 1)
+        params = faiss.SearchParametersIVF(nprobe=min(probe, faiss.downcast_index(index).nlist), sel=sel)
     else:
-        scores, ids = index.search(q, min(k, index.ntotal))
+        params = faiss.SearchParameters(sel=sel) if sel is not None else None
+    n = min(k, index.ntotal, len(allowed) if allowed is not None else k)
+    scores, ids = index.search(q, n, params=params) if params is not None else index.search(q, n)
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
