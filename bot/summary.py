@@ -11,7 +11,7 @@ from index.sources import url_id
 from index.summarize import summarize
 from index.urls import normalize_url
 
-CLOSE = 0.85  # other articles scoring at least this share of the best are offered as "did you mean"
+CLOSE = 0.75  # other articles with at least this share of the best fused score are offered as "did you mean"
 USAGE = "Give me a link, an article id or a few words, e.g. /summarize IBM facial recognition"
 _ID = re.compile(r"^[0-9a-f]{12}$")
 _URLISH = re.compile(r"^(https?://|www\.)\S+$|^[\w-]+(\.[\w-]+)+/\S*$", re.I)

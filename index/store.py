@@ -75,7 +75,9 @@ class Store:
         if readonly:
             if not path.is_file():
                 raise StoreError(f"no index at {index_dir} (run `archivist build` first)")
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            # autocommit: no statement may leave a read transaction open, or the reader would keep
+            # an old snapshot and never see a newly published index
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
         else:
             index_dir.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
