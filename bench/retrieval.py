@@ -18,7 +18,6 @@ import argparse
 import math
 import sqlite3
 import time
-from dataclasses import replace
 
 from common import (SCIFACT, SHARED, SUMMARIES, WIKINEWS, bench_config, ensure_index, median, pct, wikinews_reprints,
                     xquad_articles, xquad_questions)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import CACHE, SCIFACT, SUMMARIES, WIKINEWS, bench_config, ensure_index, median, pct, xquad_articles
+from common import SCIFACT, SUMMARIES, WIKINEWS, bench_config, ensure_index, median, pct, xquad_articles
 
 SIGMA = 0.02
 
@@ -34,8 +34,8 @@ def wikinews_chunks(embedder):
     ensure_index(cfg, embedder)
     store = Store.open(cfg.index_dir(), readonly=True)
     source = str(Path(WIKINEWS["path"]).resolve())
-    articles = {a.article_id: a for a in store.articles(
-        [r[0] for r in store.conn.execute("SELECT article_id FROM articles WHERE source = ?", (source,))])}
+    articles = store.articles(
+        [r[0] for r in store.conn.execute("SELECT article_id FROM articles WHERE source = ?", (source,))])
     chunks: dict[str, list] = {}
     for aid, ordinal, start, end, blob in store.conn.execute(
             'SELECT article_id, ordinal, start, "end", vector FROM chunks ORDER BY chunk_id'):

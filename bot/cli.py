@@ -134,7 +134,6 @@ def _age(seconds: float) -> str:
 
 def open_searcher(cfg: Config):
     """The searcher over the configured index, or None after printing why not."""
-    from index.embed import Embedder
     from index.search import Searcher
     from index.store import StoreError
 

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES, run_cli
-from index import build as buildmod
 from index.build import build
 from index.embed import Embedder, model_path
 from index.search import Searcher

@@ -1,10 +1,8 @@
 """Reading every archive format, and one clear error line per bad file or record."""
 import gzip
-import io
 import json
 from pathlib import Path
 
-import pytest
 
 from index.config import SourceSpec
 from index.records import Article, SourceError
