@@ -32,6 +32,7 @@ while who whom why will with would you your yours yourself yourselves tell say s
 MAX_QUERY_TERMS = 32
 MAX_KEYWORD_TERMS = 16  # the rarest terms carry BM25; more only lengthens the posting lists walked
 COMMON_TERM_SHARE = 0.25  # a term in more than this share of chunks adds little and costs a lot
+POSTINGS_BUDGET = 60_000  # keyword search cost grows with the postings walked: ~40 ms for this many
 OVERFETCH = 8  # with a filter, candidates looked at per candidate wanted before narrowing the search
 
 
@@ -127,7 +128,8 @@ class Searcher:
                 lambda k: vectors.search(self._faiss, qvec, k, None, self.nprobe), where,
                 lambda: vectors.search(self._faiss, qvec, s.candidates, self.store.chunk_ids_where(where), self.nprobe))
         if mode in ("keyword", "hybrid"):
-            terms = self.store.selective_terms(query_terms(text), self._chunks, MAX_KEYWORD_TERMS, COMMON_TERM_SHARE)
+            terms = self.store.selective_terms(query_terms(text), self._chunks, MAX_KEYWORD_TERMS, COMMON_TERM_SHARE,
+                                               POSTINGS_BUDGET)
             if terms:
                 weights = (s.title_weight, 1.0)
                 keyword = self._filtered(lambda k: self.store.keyword(fts_query(terms), k, None, weights), where,

@@ -251,10 +251,12 @@ class Store:
             "LIMIT ?", [*weights, *params, *weights, k]).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
-    def selective_terms(self, words: list[str], total_chunks: int, keep: int, common_share: float) -> list[str]:
-        """The words worth a keyword search: the rarest `keep` of them, without those in more than
-        `common_share` of the chunks (unless nothing else is left). Frequencies come from the FTS5
-        index itself, looked up by each word's stem as the index's own tokenizer makes it."""
+    def selective_terms(self, words: list[str], total_chunks: int, keep: int, common_share: float,
+                        budget: int) -> list[str]:
+        """The words worth a keyword search, rarest first: at most `keep`, none in more than
+        `common_share` of the chunks, and no more than `budget` postings in all (BM25 walks every
+        posting of every word; the rarest carry the ranking). At least one word always stays.
+        Frequencies come from the FTS5 index itself, by each word's stem as its own tokenizer makes it."""
         if len(words) <= 1:
             return words
         c = self.conn
@@ -265,13 +267,21 @@ class Store:
         c.execute("DELETE FROM temp.query_words")
         c.executemany("INSERT INTO temp.query_words (rowid, w) VALUES (?, ?)", list(enumerate(words)))
         stems = dict((doc, term) for term, doc in c.execute("SELECT term, doc FROM temp.query_stems"))
-        wanted = sorted(set(stems.values()))
-        df = dict(c.execute(f"SELECT term, doc FROM temp.chunk_terms WHERE term IN ({', '.join('?' * len(wanted))})",
-                            wanted)) if wanted else {}
-        ranked = sorted(range(len(words)), key=lambda i: df.get(stems.get(i), 0))
-        ranked = [i for i in ranked if df.get(stems.get(i), 0) > 0] or ranked  # words in no chunk match nothing
-        rare = [i for i in ranked if df.get(stems.get(i), 0) <= common_share * total_chunks] or ranked[:1]
-        return [words[i] for i in sorted(rare[:keep])]
+        df = {}
+        for stem in set(stems.values()):  # one indexed look-up each: cheaper than IN (...) on fts5vocab
+            row = c.execute("SELECT doc FROM temp.chunk_terms WHERE term = ?", (stem,)).fetchone()
+            df[stem] = row[0] if row else 0
+        freq = [df.get(stems.get(i), 0) for i in range(len(words))]
+        ranked = [i for i in sorted(range(len(words)), key=lambda i: freq[i]) if freq[i] > 0]
+        if not ranked:
+            return words[:1]  # in no chunk at all: the search will say so
+        kept, postings = [], 0
+        for i in ranked:
+            if len(kept) == keep or freq[i] > common_share * total_chunks or postings + freq[i] > budget:
+                break
+            kept.append(i)
+            postings += freq[i]
+        return [words[i] for i in sorted(kept or ranked[:1])]
 
     def chunks_matching(self, chunk_ids: list[int], filter_sql: tuple[str, list]) -> set[int]:
         if not chunk_ids:

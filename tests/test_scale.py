@@ -75,6 +75,7 @@ def test_int8_backend_is_its_own_model_key_and_still_finds_the_article(tmp_path,
 def test_keyword_search_keeps_the_rare_words(searcher):
     n = searcher.store.counts()["chunks"]
     words = ["said", "ibm", "facial", "recognition", "year", "people", "police", "business", "letter", "congress"]
-    kept = searcher.store.selective_terms(words, n, keep=4, common_share=0.1)
+    kept = searcher.store.selective_terms(words, n, keep=4, common_share=0.1, budget=10_000)
     assert len(kept) == 4 and "said" not in kept and "ibm" in kept
-    assert searcher.store.selective_terms(["said", "zzzqqq"], n, 8, 0.1) == ["said"]  # a word in no chunk matches nothing
+    assert len(searcher.store.selective_terms(words, n, keep=8, common_share=1.0, budget=1)) == 1  # the rarest stays
+    assert searcher.store.selective_terms(["said", "zzzqqq"], n, 8, 0.1, 10_000) == ["said"]  # in no chunk: no use
