@@ -120,9 +120,10 @@ def create_app(cfg: Config, *, bot_token: str, signing_secret: str | None = None
                 delivered = True
                 return
             _react(client, "add", channel, ts)
+            # before the reply: a follow-up typed the moment the reply shows must find the thread known
+            bot.ledger.remember_thread(channel, thread_ts)
             bot.reply_to_question(client, event.get("text", ""), channel, thread_ts)
             delivered = True
-            bot.ledger.remember_thread(channel, thread_ts)
             _react(client, "remove", channel, ts)
         except Exception:
             log.exception("could not reply to %s; Slack's retry will be answered", key)

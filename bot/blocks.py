@@ -58,7 +58,7 @@ def _byline(site: str, published: str, copies: int = 1) -> str:
 
 def answer_blocks(answer: Answer, offset: int = 0) -> tuple[list[dict], str]:
     """(blocks, notification text) for an answer."""
-    question = escape(_clip(answer.question, 200))
+    question = escape(_clip(answer.query or answer.question, 200))  # filters are echoed on their own line
     if answer.error:
         return [_section(escape(answer.error))], _clip(answer.error, MAX_FALLBACK)
     filters = f" · filters: {escape(', '.join(answer.filters))}" if answer.filters else ""

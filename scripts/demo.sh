@@ -17,7 +17,7 @@ fi
 echo "No Slack tokens set (see README, 'Connect to Slack'): answering in the terminal."
 echo
 printf '%s\n' "Why did IBM quit facial recognition?" \
-              "plane crash since:2019-02" \
+              "crash since:2019-02" \
               "/summarize Iranian cargo plane" \
               "What is the best recipe for banana bread?" | $A chat
 if [ -t 0 ]; then
