@@ -93,14 +93,13 @@ def news_mix(embedder):
     return cfg
 
 
-def xquad(embedder, cfg, limit: int) -> list[float]:
+def xquad(embedder, cfg, limit: int) -> None:
     from bot.answer import answer
     from index.search import Searcher
 
     searcher = Searcher.open(cfg, embedder)
     questions = xquad_questions()[: limit or None]
     hit1 = hit3 = inquote = abstained = 0
-    sims = []
     for question, url, golds in questions:
         a = answer(question, searcher)
         urls = [p.url for p in a.passages]
@@ -114,7 +113,6 @@ def xquad(embedder, cfg, limit: int) -> list[float]:
     print(f"   article hit@1 {hit1 / n:.3f}   hit@3 {hit3 / n:.3f}   gold answer inside a top-3 quote {inquote / n:.3f}"
           f"   abstained {abstained / n:.3f}")
     searcher.close()
-    return sims
 
 
 def abstention(embedder, cfg, limit: int) -> None:

@@ -39,7 +39,7 @@ def cmd_build(cfg: Config, args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps({k: v for k, v in asdict(summary).items()} | {"index": str(cfg.index_dir())}))
+        print(json.dumps(asdict(summary) | {"index": str(cfg.index_dir())}))
     else:
         print(f"{summary.line()} -> {cfg.index_dir()}")
     nothing_read = summary.added + summary.updated + summary.unchanged == 0

@@ -6,6 +6,7 @@ them into the live tables in one transaction at the end.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -112,7 +113,7 @@ class Store:
 
     # --- staging: committed as the build goes ------------------------------------------------
     def stage(self, model_key: str, items: Iterable[tuple[Article, list[Chunk], np.ndarray]]) -> None:
-        with self._transaction():
+        with self.transaction():
             for article, chunks, vecs in items:
                 row = asdict(article)
                 self.conn.execute(
@@ -186,17 +187,16 @@ class Store:
         if self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
-    def _transaction(self):
-        conn = self.conn
-
-        class _Tx:
-            def __enter__(self):
-                conn.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self, exc_type, *_):
-                conn.execute("ROLLBACK" if exc_type else "COMMIT")
-
-        return _Tx()
+    @contextlib.contextmanager
+    def transaction(self):
+        """A write transaction, taken at once (IMMEDIATE) so concurrent writers queue instead of failing."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     # --- reading ------------------------------------------------------------------------------
     def all_vectors(self, batch: int = 50_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -347,7 +347,7 @@ class Ledger:
     def claim(self, key: str) -> bool:
         """True if this process should answer the event now; False if it is answered or being answered."""
         now = time.time()
-        with self._lock, self.store._transaction():
+        with self._lock, self.store.transaction():
             row = self.conn.execute("SELECT state, at FROM bot_events WHERE key = ?", (key,)).fetchone()
             if row is None:
                 self.conn.execute("INSERT INTO bot_events (key, state, at) VALUES (?, 'working', ?)", (key, now))
@@ -361,7 +361,7 @@ class Ledger:
     def finish(self, key: str, delivered: bool) -> None:
         """Done when a reply reached Slack; failed (a retry will answer) when none could be posted."""
         now = time.time()
-        with self._lock, self.store._transaction():
+        with self._lock, self.store.transaction():
             self.conn.execute("UPDATE bot_events SET state = ?, at = ? WHERE key = ?",
                               ("done" if delivered else "failed", now, key))
             if now - self._purged > 3600:
@@ -369,7 +369,7 @@ class Ledger:
                 self._purged = now
 
     def remember_thread(self, channel: str, thread_ts: str) -> None:
-        with self._lock, self.store._transaction():
+        with self._lock, self.store.transaction():
             self.conn.execute("INSERT OR REPLACE INTO bot_threads (channel, thread_ts, at) VALUES (?, ?, ?)",
                               (channel, thread_ts, time.time()))
 
@@ -379,7 +379,7 @@ class Ledger:
                                      (channel, thread_ts)).fetchone() is not None
 
     def feedback(self, user: str, channel: str, vote: str, question: str, chunk_ids: list[int]) -> int:
-        with self._lock, self.store._transaction():
+        with self._lock, self.store.transaction():
             cur = self.conn.execute(
                 "INSERT INTO feedback (at, user, channel, vote, question, chunk_ids) VALUES (?, ?, ?, ?, ?, ?)",
                 (now_iso(), user, channel, vote, question, json.dumps(chunk_ids)))
