@@ -51,8 +51,10 @@ def answer(question: str, searcher: Searcher, settings: SearchSettings | None = 
         query, filters = filtermod.parse(text)
     except FilterError as e:
         return Answer(question=text, error=f"That filter doesn't work: {e}.")
+    searcher.refresh()  # a newly published index answers this question, with its date and counts
+    where = filter_sql(filters)
     base = Answer(question=text, query=query, filters=filters.describe(),
-                  articles_searched=searcher.store.count_articles(filter_sql(filters)),
+                  articles_searched=searcher.store.count_articles(where) if where else searcher.articles,
                   index_date=searcher.meta.get("built_at", "")[:10])
     if not re.search(r"\w", query):
         return replace(base, error=EMPTY_QUESTION)

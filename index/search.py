@@ -104,7 +104,8 @@ class Searcher:
                         raise
                     continue  # a build published again and removed that file meanwhile: read the newer one
                 self._faiss, self._generation, self.meta = index, generation, meta
-                self._chunks = self.store.counts()["chunks"]
+                counts = self.store.counts()  # once per generation, not once per question
+                self._chunks, self.articles = counts["chunks"], counts["articles"]
                 log.info("using index generation %d (%s)", generation, faiss_file)
                 return True
             return False
