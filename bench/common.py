@@ -85,3 +85,29 @@ def pct(values: list[float], p: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+NEWSQA = SHARED / "newsqa" / "dev.jsonl"
+SEED = {"path": str(ROOT.parent / "shared" / "data" / "seed"), "format": "text"}
+NEWSQA_DISTRACTORS = 1200
+
+
+def newsqa_articles() -> dict:
+    """The News QA archive as a JSONL export (derived into the cache): the 30 articles the questions
+    are about and the first 1,200 other Wikinews articles, so that ranking matters."""
+    out = CACHE / "newsqa-articles.jsonl"
+    if not out.is_file():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        wanted = {json.loads(line).get("url") for line in open(NEWSQA)} - {None}
+        others = 0
+        with open(WIKINEWS["path"]) as f, open(out, "w") as o:
+            for line in f:
+                url = json.loads(line)["url"]
+                if url in wanted or others < NEWSQA_DISTRACTORS:
+                    others += url not in wanted
+                    o.write(line)
+    return {"path": str(out), "format": "jsonl"}
+
+
+def newsqa_config():
+    return bench_config("newsqa", [newsqa_articles(), SEED])

@@ -1,38 +1,50 @@
-"""A question in, an `Answer` record out: the passages of the archive that answer it, each with a
-verified verbatim quote, or an honest "nothing in the archive" with the closest titles.
+"""A question in, an `Answer` record out, in one of three states:
 
-No Slack types here: the Slack side and `archivist ask` both render the same record.
+- `answered`: passages whose quotes hold what was asked (who → a name, when → a date, ...);
+- `related`: articles on the subject, none holding the asked-for fact (shown as such);
+- `nothing`: the archive has nothing on it; the closest titles instead.
+
+The pipeline: search (dense + keyword, fused) → chunks grouped by article, copies folded → the
+sentences of the best articles become candidates, each described by a few features (index/evidence.py)
+and scored by a fitted logistic regression → one passage per article, quoting the sentence most likely
+to answer → the state. A follow-up in a thread is read with the thread's earlier questions and the
+articles they cited. No Slack types here: the Slack side and `archivist ask` render the same record.
 """
 from __future__ import annotations
 
 import html
 import logging
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from index import evidence
 from index import filters as filtermod
 from index.config import SearchSettings
 from index.filters import FilterError
-from index.quotes import choose, lexical, sentence_spans, stems
-from index.records import Answer, Closest, Hit, Passage
-from index.search import Searcher, query_terms
+from index.quotes import choose, sentence_spans
+from index.records import ANSWERED, ERROR, NOTHING, RELATED, Answer, Closest, Hit, Passage, Thread
+from index.search import Searcher
 from index.store import filter_sql
 
 log = logging.getLogger("archivist.answer")
 
 MAX_QUERY_CHARS = 1000  # the encoder reads 256 tokens at most; more text only slows the keyword side
-CLEARLY_BETTER = 1.25  # a second passage of one article beats the next article's best by this factor
-MAX_PER_ARTICLE = 2
 DUPLICATE_JACCARD = 0.5  # word 5-gram overlap above which two articles are one story saved twice
 DUPLICATE_SCAN = 12  # articles checked for copies of each other
-ABSTAIN_SCAN = 10  # hits whose evidence decides whether the archive answers at all
-LEXICAL_EVIDENCE = 0.5
+CANDIDATE_ARTICLES = 6  # articles whose sentences compete to answer
+DEEP_ARTICLES = 3  # of those, the best are read beyond their matching chunks: the answer may be elsewhere
+DEEP_CHUNKS = 8  # ...up to this many chunks each, nearest to the best match first
+ENCODED_PER_ARTICLE = 2  # sentences of each article the model reads at question time (cheap features choose)
+THREAD_WEIGHT = 0.5  # a thread's earlier words count half as much as the follow-up's own
 EMPTY_QUESTION = "Ask me something about the archive, for example: why did IBM quit facial recognition?"
 
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
 _SLACK_TOKEN = re.compile(r"<[@#!][^>]*>")
+# words that point back into the conversation: "what did he say next?", "what about Sweden?"
+_POINTS_BACK = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs|next|else|former|latter)\b|"
+                          r"^(and|but|so|what about|how about)\b", re.I)
 
 
 def clean_question(raw: str) -> str:
@@ -42,47 +54,266 @@ def clean_question(raw: str) -> str:
     return " ".join(html.unescape(text).split())
 
 
+@dataclass(frozen=True)
+class Turn:
+    """How one question is read: what is searched, what a quote must answer, and the thread's part."""
+
+    question: evidence.Question
+    search: str  # the text searched: the question, with the thread's earlier questions for a follow-up
+    follow_up: bool = False
+    cited: tuple[str, ...] = ()  # articles the thread already quoted, latest first
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A candidate sentence, in the chunk it would be quoted from, and what its features are made of."""
+
+    hit: Hit
+    span: tuple[int, int]
+    text: str
+    stems: tuple[str, ...]  # its own, as the index stems them
+    context: frozenset[str]  # its, its neighbours' and the title's
+    article: frozenset[str]  # those of the whole article as read
+    local: dict[str, float]  # each stem's rarity among the article's sentences (shared by them)
+
+    def features(self, q: evidence.Question, cosine: float | None = None) -> list[float]:
+        """Without the sentence's own cosine, its chunk's stands in (the cheap features)."""
+        return evidence.features(q, self.text, list(self.stems), set(self.context), set(self.article),
+                                 self.hit.similarity if cosine is None else cosine, self.span[0], self.hit.similarity,
+                                 self.local)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate sentence with its fitted chance of holding the answer."""
+
+    hit: Hit
+    span: tuple[int, int]
+    probability: float
+
+
 def answer(question: str, searcher: Searcher, settings: SearchSettings | None = None, k: int | None = None,
-           offset: int = 0) -> Answer:
+           offset: int = 0, thread: Thread | None = None) -> Answer:
     settings = settings or searcher.settings
     k = k or settings.top_k
     text = clean_question(question)
     try:
         query, filters = filtermod.parse(text)
     except FilterError as e:
-        return Answer(question=text, error=f"That filter doesn't work: {e}.")
+        return Answer(question=text, status=ERROR, error=f"That filter doesn't work: {e}.")
     searcher.refresh()  # a newly published index answers this question, with its date and counts
     where = filter_sql(filters)
     base = Answer(question=text, query=query, filters=filters.describe(),
                   articles_searched=searcher.store.count_articles(where) if where else searcher.articles,
                   index_date=searcher.meta.get("built_at", "")[:10])
     if not re.search(r"\w", query):
-        return replace(base, error=EMPTY_QUESTION)
-    query = query[:MAX_QUERY_CHARS]
-    qvec = searcher.encode_query(query)
-    hits = searcher.search(query, filters, qvec=qvec)
+        return replace(base, status=ERROR, error=EMPTY_QUESTION)
+    turn = read_turn(query[:MAX_QUERY_CHARS], thread, searcher)
+    base = replace(base, follow_up=turn.follow_up)
+    qvec = searcher.encode_query(turn.search)
+    hits = searcher.search(turn.search, filters, qvec=qvec)
     groups = _group(hits)
-    articles = searcher.store.articles([aid for aid in list(groups)[:DUPLICATE_SCAN]])
+    if turn.follow_up:
+        groups = _cited_first(groups, turn.cited)
+    articles = searcher.store.articles(list(groups)[:DUPLICATE_SCAN])
     copies = _fold_copies(groups, articles)
-    query_stems = stems(query_terms(query))
-    if best_evidence(hits, query_stems) < settings.min_evidence:
+    order = list(groups)[:max(CANDIDATE_ARTICLES, offset + k + 1)]
+    articles.update(searcher.store.articles([aid for aid in order if aid not in articles]))
+    readings, topic = read(turn.question, {aid: groups[aid] for aid in order}, articles, searcher, qvec)
+    candidates = score(turn.question, readings, searcher, qvec)
+    base = replace(base, evidence=round(max((t for t, _ in topic.values()), default=0.0), 4))
+    # an article without enough to do with the question is not shown, whatever else is; nor is one far
+    # from it in meaning that lacks most of its rare words (a name asked about may be all it shares)
+    order = [aid for aid in order if aid in topic and topic[aid][0] >= settings.min_evidence
+             and (max(h.similarity for h in groups[aid]) >= settings.min_similarity or topic[aid][1] >= 0.5)]
+    if not order:
         closest = tuple(Closest(h.article_id, h.title, h.url, h.published) for h in (g[0] for g in groups.values()))
-        return replace(base, abstained=True, closest=closest[:3])
-    # an article far from the question is no answer, however it ranked on words alone
-    relevant = {aid: hs for aid, hs in groups.items() if max(h.similarity for h in hs) >= settings.min_similarity}
-    chosen = _select(relevant, offset + k + 1)
+        return replace(base, status=NOTHING, closest=closest[:3])
+    chosen = select(order, candidates, settings.min_answer)
     page = chosen[offset:offset + k]
-    articles.update(searcher.store.articles([h.article_id for h in page if h.article_id not in articles]))
-    passages = _quotes(page, articles, qvec, query_stems, searcher, settings.max_quote_chars, copies)
-    return replace(base, passages=tuple(passages), more=len(chosen) > offset + k)
+    passages = [p for p in (_passage(c, candidates, articles[c.hit.article_id], turn.question, settings, copies)
+                            for c in page) if p]
+    status = ANSWERED if any(c.probability >= settings.min_answer for c in chosen[:k]) else RELATED
+    return replace(base, passages=tuple(passages), status=status, more=len(chosen) > offset + k)
 
 
-def best_evidence(hits: list[Hit], query_stems: set[str]) -> float:
-    """How well the archive answers: the best passage's cosine with the question plus half the share
-    of the question's terms it holds (title included). Meaning alone lets a news archive "answer"
-    scientific claims at cosine 0.4; asking for the words too separates them (bench/retrieval.py)."""
-    return max((h.similarity + LEXICAL_EVIDENCE * lexical(f"{h.title} {h.text}", query_stems)
-                for h in hits[:ABSTAIN_SCAN]), default=0.0)
+def replay(questions: list[str], searcher: Searcher, settings: SearchSettings | None = None) -> Thread:
+    """The thread that these earlier questions leave, each answered as it was when asked."""
+    thread = Thread()
+    for q in questions:
+        thread = thread.after(answer(q, searcher, settings, thread=thread))
+    return thread
+
+
+# --- reading the question ------------------------------------------------------------------------
+
+def read_turn(query: str, thread: Thread | None, searcher: Searcher) -> Turn:
+    """The question with its terms weighted by rarity. A follow-up also carries the thread's last two
+    questions (their words at half weight) and the articles the thread cited, so that "how much did it
+    cost?" is about the thread's subject. A question stands alone when it names something rare that
+    the thread has not mentioned, without pointing back to it ("he", "what about ...")."""
+    tokens = searcher.store.analyze([query])[0]
+    own = _weigh(tokens, searcher)
+    kind = evidence.question_kind(query)
+    words = frozenset(w.lower() for w in re.findall(r"\w+", query))
+    focus = frozenset(tokens[i] for i in evidence.focus_positions(query) if i < len(tokens))
+    if not thread or not thread.questions:
+        return Turn(evidence.Question(query, kind, own, words, focus), query)
+    earlier = " ".join(thread.questions[-2:])
+    before = _weigh(searcher.store.analyze([earlier])[0], searcher)
+    if _new_subject(query, tokens, own, {s for s, _ in before}, thread, searcher) and not _POINTS_BACK.search(query):
+        return Turn(evidence.Question(query, kind, own, words, focus), query)
+    weights = dict(own)
+    for stem, w in before:
+        weights.setdefault(stem, THREAD_WEIGHT * w)
+    words |= frozenset(w.lower() for w in re.findall(r"\w+", earlier))
+    return Turn(evidence.Question(query, kind, tuple(weights.items()), words, focus), f"{query} {earlier}",
+                follow_up=True, cited=thread.article_ids)
+
+
+def _new_subject(query: str, tokens: list[str], own: tuple[tuple[str, float], ...], said: set[str], thread: Thread,
+                 searcher: Searcher) -> bool:
+    """Whether a question names something the thread has not: a word in under 5 % of the chunks that
+    neither the thread's questions nor the articles it cited hold."""
+    common = evidence.idf(max(1, searcher.chunk_count // 20), searcher.chunk_count)
+    words = dict(zip(tokens, evidence.surface_tokens(query)))  # stem -> the word it came from
+    cited = list(thread.article_ids)
+    return any(w > common and s not in said and not searcher.store.mentions(cited, words.get(s, s))
+               for s, w in own)
+
+
+def _weigh(stems: list[str], searcher: Searcher) -> tuple[tuple[str, float], ...]:
+    """(stem, rarity) of the content words among a text's stems, in order, without repeats."""
+    stop = searcher.stop_stems()
+    stems = [s for s in dict.fromkeys(stems) if s not in stop and len(s) > 1]
+    df = searcher.store.doc_freqs(stems)
+    n = max(1, searcher.chunk_count)
+    return tuple((s, evidence.idf(df.get(s, 0), n)) for s in stems)
+
+
+def _cited_first(groups: dict[str, list[Hit]], cited: tuple[str, ...]) -> dict[str, list[Hit]]:
+    """A follow-up is most likely about what the thread already quoted: those articles go first."""
+    first = {aid: groups[aid] for aid in cited if aid in groups}
+    return first | {aid: hs for aid, hs in groups.items() if aid not in first}
+
+
+# --- candidates ----------------------------------------------------------------------------------
+
+def read(q: evidence.Question, groups: dict[str, list[Hit]], articles: dict, searcher: Searcher,
+         qvec: np.ndarray) -> tuple[list[Reading], dict[str, tuple[float, float]]]:
+    """The sentences of the given articles' chunks as candidates, and each article's topic evidence:
+    how much it has to do with the question at all (its closeness plus half the share of the question's
+    rare words it holds), with that share."""
+    store = searcher.store
+    found = []  # (article id, its chunks, its sentences in article order as (span, chunk))
+    for i, (aid, hs) in enumerate(groups.items()):
+        if aid in articles:
+            hits = _chunks(aid, hs, articles[aid], store, qvec, deep=i < DEEP_ARTICLES)
+            spans: dict[tuple[int, int], Hit] = {}
+            for h in hits:
+                for span in sentence_spans(articles[aid].text, h.start, h.end):
+                    spans.setdefault(span, h)
+            found.append((aid, hits, sorted(spans.items())))
+    texts = [t for aid, _, sents in found
+             for t in (articles[aid].title, *(articles[aid].text[s:e] for (s, e), _ in sents))]
+    stems = iter(store.analyze(texts))
+    out: list[Reading] = []
+    topic: dict[str, tuple[float, float]] = {}
+    for aid, hits, sents in found:
+        text, title = articles[aid].text, frozenset(next(stems))
+        own = [tuple(next(stems)) for _ in sents]
+        whole = title.union(*own)
+        local = evidence.local_rarity([set(st) for st in own])
+        share = q.coverage(whole)
+        topic[aid] = (max(h.similarity for h in hits) + EVIDENCE_TERMS * share, share)
+        for i, ((span, h), st) in enumerate(zip(sents, own)):
+            out.append(Reading(h, span, text[span[0]:span[1]], st, title.union(*own[max(0, i - 1):i + 2]), whole,
+                               local))
+    return out, topic
+
+
+def score(q: evidence.Question, readings: list[Reading], searcher: Searcher, qvec: np.ndarray,
+          per_article: int = ENCODED_PER_ARTICLE) -> list[Candidate]:
+    """Each candidate's chance of holding the answer. Cheap features rank every sentence; the model
+    reads each article's best few, which are then scored with their own cosine."""
+    by_article: dict[str, list[tuple[float, Reading]]] = {}
+    for r in readings:
+        by_article.setdefault(r.hit.article_id, []).append((evidence.CHEAP.probability(r.features(q)), r))
+    out = []
+    for rows in by_article.values():
+        rows.sort(key=lambda x: -x[0])
+        top = [r for _, r in rows[:per_article]]
+        sims = searcher.embedder.encode([r.text for r in top]) @ qvec if top else []
+        out += [Candidate(r.hit, r.span, evidence.SENTENCE.probability(r.features(q, float(sim))))
+                for r, sim in zip(top, sims)]
+        out += [Candidate(r.hit, r.span, p) for p, r in rows[per_article:]]
+    return out
+
+
+EVIDENCE_TERMS = 0.5  # topic evidence: cosine + this × the share of the question's rare words the article holds
+
+
+def _chunks(aid: str, hits: list[Hit], article, store, qvec: np.ndarray, deep: bool) -> list[Hit]:
+    """The article's matching chunks; for the best articles, also its other chunks near the best match."""
+    if not deep:
+        return hits
+    have = {h.chunk_id for h in hits}
+    others = [(cid, s, e) for cid, s, e in store.chunks_of(aid) if cid not in have]
+    if not others:
+        return hits
+    best = hits[0]
+    others.sort(key=lambda c: abs(c[1] - best.start))
+    others = others[:max(0, DEEP_CHUNKS - len(hits))]
+    vecs = store.vectors_of([cid for cid, _, _ in others])
+    extra = [Hit(cid, aid, article.title, article.url, article.published, article.site, s, e, article.text[s:e],
+                 score=0.0, similarity=float(np.dot(vecs[cid], qvec)) if cid in vecs else 0.0)
+             for cid, s, e in others]
+    return hits + extra
+
+
+# --- choosing passages ---------------------------------------------------------------------------
+
+def select(order: list[str], candidates: list[Candidate], min_answer: float) -> list[Candidate]:
+    """One passage per article, in the search's order, each quoting its most likely answer. Only when
+    that is not likely enough to count as an answer does the article's next best sentence in another
+    chunk join it, if it is nearly as likely: two guesses from the right article beat one."""
+    by_article: dict[str, list[Candidate]] = {}
+    for c in candidates:
+        by_article.setdefault(c.hit.article_id, []).append(c)
+    out = []
+    for aid in order:
+        cs = sorted(by_article.get(aid, []), key=lambda c: -c.probability)
+        if not cs:
+            continue
+        out.append(cs[0])
+        second = next((c for c in cs[1:] if c.hit.chunk_id != cs[0].hit.chunk_id), None)
+        if second and cs[0].probability < min_answer and second.probability >= NEARLY * cs[0].probability:
+            out.append(second)
+    return out
+
+
+NEARLY = 0.8  # an unsure article's second guess joins its first when at least this much as likely
+
+
+def _passage(c: Candidate, candidates: list[Candidate], article, q: evidence.Question, settings: SearchSettings,
+             copies: dict[str, int]) -> Passage | None:
+    """The quote around a chosen sentence, within its chunk, checked against the article text."""
+    h = c.hit
+    spans = sentence_spans(article.text, h.start, h.end)
+    score = {cand.span: cand.probability for cand in candidates if cand.hit.chunk_id == h.chunk_id}
+    scores = [score.get(s, 0.0) for s in spans]
+    best = spans.index(c.span) if c.span in spans else int(np.argmax(scores))
+    quote = choose(article.text, spans, scores, best, q, settings.max_quote_chars)
+    text = article.text[quote.start:quote.end]
+    if h.text != article.text[h.start:h.end] or not (h.start <= quote.start < quote.end <= h.end) or not text.strip():
+        log.error("quote is not an exact substring of article %s (chunk %d, %d-%d); dropped",
+                  h.article_id, h.chunk_id, quote.start, quote.end)
+        return None
+    return Passage(
+        article_id=h.article_id, title=article.title, url=article.url, published=article.published,
+        site=article.site, quote=text, start=quote.start, end=quote.end, chunk_id=h.chunk_id,
+        score=round(h.score, 4), cut_before=quote.cut_before, cut_after=quote.cut_after,
+        copies=copies.get(h.article_id, 1), confidence=round(c.probability, 3))
 
 
 def _group(hits: list[Hit]) -> dict[str, list[Hit]]:
@@ -114,40 +345,3 @@ def _fold_copies(groups: dict[str, list[Hit]], articles: dict) -> dict[str, int]
             copies[twin] += 1
             del groups[aid]
     return copies
-
-
-def _select(groups: dict[str, list[Hit]], n: int) -> list[Hit]:
-    """One passage per article, unless an article's second passage clearly beats the next article."""
-    order = list(groups.values())
-    out: list[Hit] = []
-    for i, hs in enumerate(order):
-        out.append(hs[0])
-        nxt = order[i + 1][0].score if i + 1 < len(order) else 0.0
-        out.extend(h for h in hs[1:MAX_PER_ARTICLE] if h.score > CLEARLY_BETTER * nxt)
-        if len(out) >= n:
-            break
-    return out[:n]
-
-
-def _quotes(page: list[Hit], articles: dict, qvec: np.ndarray, query_stems: set[str], searcher: Searcher,
-            max_chars: int, copies: dict[str, int]) -> list[Passage]:
-    spans = [sentence_spans(articles[h.article_id].text, h.start, h.end) for h in page]
-    texts = [articles[h.article_id].text[s:e] for h, sp in zip(page, spans) for s, e in sp]
-    sims = searcher.embedder.encode(texts) @ qvec if texts else np.zeros(0)
-    out, i = [], 0
-    for h, sp in zip(page, spans):
-        article = articles[h.article_id]
-        if not sp:
-            continue
-        q = choose(article.text, sp, sims[i:i + len(sp)], query_stems, max_chars)
-        i += len(sp)
-        quote = article.text[q.start:q.end]
-        if h.text != article.text[h.start:h.end] or not (h.start <= q.start < q.end <= h.end) or not quote.strip():
-            log.error("quote is not an exact substring of article %s (chunk %d, %d-%d); dropped",
-                      h.article_id, h.chunk_id, q.start, q.end)
-            continue
-        out.append(Passage(
-            article_id=h.article_id, title=article.title, url=article.url, published=article.published,
-            site=article.site, quote=quote, start=q.start, end=q.end, chunk_id=h.chunk_id, score=round(h.score, 4),
-            cut_before=q.cut_before, cut_after=q.cut_after, copies=copies.get(h.article_id, 1)))
-    return out

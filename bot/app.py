@@ -77,12 +77,18 @@ class Bot:
             return s.allow_dms
         return not s.allowed_channels or channel in s.allowed_channels
 
-    def reply_to_question(self, client: WebClient, text: str, channel: str, thread_ts: str, offset: int = 0) -> None:
-        """Post the answer in the thread; any failure before posting turns into the error reply."""
+    def reply_to_question(self, client: WebClient, text: str, channel: str, thread_ts: str, ts: str,
+                          offset: int = 0) -> None:
+        """Post the answer in the thread, read with the thread's earlier questions; any failure before
+        posting turns into the error reply. A new question (not More results) becomes a turn of the thread."""
         try:
+            thread = self.ledger.thread(channel, thread_ts, before_ts=ts)
             with self.lock:
-                a = answer(text, self.searcher, offset=offset)
-            blocks, fallback = answer_blocks(a, offset)
+                a = answer(text, self.searcher, offset=offset, thread=thread)
+            blocks, fallback = answer_blocks(a, offset, asked=ts)
+            if offset == 0 and not a.error:
+                # before the reply: a follow-up typed the moment the reply shows must find this turn
+                self.ledger.add_turn(channel, thread_ts, ts, a.query or a.question, [p.article_id for p in a.passages])
         except Exception:
             blocks, fallback = error_blocks("answering")
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, blocks=blocks, text=fallback,
@@ -122,7 +128,7 @@ def create_app(cfg: Config, *, bot_token: str, signing_secret: str | None = None
             _react(client, "add", channel, ts)
             # before the reply: a follow-up typed the moment the reply shows must find the thread known
             bot.ledger.remember_thread(channel, thread_ts)
-            bot.reply_to_question(client, event.get("text", ""), channel, thread_ts)
+            bot.reply_to_question(client, event.get("text", ""), channel, thread_ts, ts)
             delivered = True
             _react(client, "remove", channel, ts)
         except Exception:
@@ -179,7 +185,9 @@ def create_app(cfg: Config, *, bot_token: str, signing_secret: str | None = None
         value = json.loads(body["actions"][0]["value"])
         message = body.get("message") or {}
         thread_ts = message.get("thread_ts") or message.get("ts") or body["container"].get("message_ts")
-        bot.reply_to_question(client, value["q"], body["channel"]["id"], thread_ts, offset=int(value["offset"]))
+        channel = body["channel"]["id"]
+        # the same reading as the first page: the thread as it was when this question was asked
+        bot.reply_to_question(client, value["q"], channel, thread_ts, value.get("ts", ""), offset=int(value["offset"]))
 
     def on_feedback(vote: str):
         def handler(ack, body, client):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from index.records import Answer, Passage, SummaryReply
+from index.records import NOTHING, RELATED, Answer, Passage, SummaryReply
 
 MAX_BLOCKS = 45  # Slack allows 50 per message
 MAX_SECTION = 2900  # Slack allows 3,000 characters per section text
@@ -56,15 +56,16 @@ def _byline(site: str, published: str, copies: int = 1) -> str:
     return " · ".join(parts)
 
 
-def answer_blocks(answer: Answer, offset: int = 0) -> tuple[list[dict], str]:
-    """(blocks, notification text) for an answer."""
+def answer_blocks(answer: Answer, offset: int = 0, asked: str = "") -> tuple[list[dict], str]:
+    """(blocks, notification text) for an answer; `asked` is the question's Slack ts, so that More
+    results reads the question in its thread as it was then."""
     question = escape(_clip(answer.query or answer.question, 200))  # filters are echoed on their own line
     if answer.error:
         return [_section(escape(answer.error))], _clip(answer.error, MAX_FALLBACK)
     filters = f" · filters: {escape(', '.join(answer.filters))}" if answer.filters else ""
     context = _context(f"Searched {answer.articles_searched:,} articles · index built {answer.index_date or 'unknown'}"
                        f"{filters}")
-    if answer.abstained:
+    if answer.status == NOTHING:
         lines = [f"Nothing in the archive about _{question}_."]
         if answer.closest:
             lines.append("The closest articles:")
@@ -72,21 +73,26 @@ def answer_blocks(answer: Answer, offset: int = 0) -> tuple[list[dict], str]:
         return [_section("\n".join(lines)), context], _clip(f"Nothing in the archive about: {answer.question}",
                                                              MAX_FALLBACK)
     blocks: list[dict] = []
+    if answer.status == RELATED:
+        # the subject is in the archive, the fact asked for is not: never pass a related quote off as the answer
+        blocks.append(_section(f"The archive doesn't say, as far as I can find. Here is what it has on _{question}_:"))
     for p in answer.passages:
         byline = _byline(p.site, p.published, p.copies)
         blocks.append(_section(f"{link(p.url, p.title)}{chr(10) + byline if byline else ''}\n{_quote_lines(p)}"))
     blocks.append(context)
-    blocks.append(_actions(answer, offset))
+    blocks.append(_actions(answer, offset, asked))
     n = len(answer.passages)
-    fallback = f"{n} passage{'s' if n != 1 else ''} from the archive about: {answer.question}"
+    what = "related passage" if answer.status == RELATED else "passage"
+    fallback = f"{n} {what}{'s' if n != 1 else ''} from the archive about: {answer.question}"
     return blocks[:MAX_BLOCKS], _clip(fallback, MAX_FALLBACK)
 
 
-def _actions(answer: Answer, offset: int) -> dict:
+def _actions(answer: Answer, offset: int, asked: str) -> dict:
     elements = []
     if answer.more:
+        more = {"q": answer.question, "offset": offset + len(answer.passages)} | ({"ts": asked} if asked else {})
         elements.append({"type": "button", "action_id": "more_results", "text": {"type": "plain_text", "text": "More results"},
-                         "value": _clip_value({"q": answer.question, "offset": offset + len(answer.passages)})})
+                         "value": _clip_value(more)})
     vote = _clip_value({"q": answer.question, "chunks": [p.chunk_id for p in answer.passages]})
     elements.append({"type": "button", "action_id": "feedback_up", "text": {"type": "plain_text", "text": "👍"},
                      "value": vote})

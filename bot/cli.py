@@ -152,28 +152,50 @@ def _inputs(words: list[str]):
 
 
 def answer_json(a) -> dict:
-    return {"question": a.question, "query": a.query, "filters": list(a.filters), "abstained": a.abstained,
-            "error": a.error, "passages": [
+    return {"question": a.question, "query": a.query, "filters": list(a.filters), "status": a.status,
+            "abstained": a.abstained, "follow_up": a.follow_up, "evidence": a.evidence, "error": a.error, "passages": [
                 {"article_id": p.article_id, "title": p.title, "url": p.url, "published": p.published, "site": p.site,
                  "quote": p.quote, "start": p.start, "end": p.end, "chunk_id": p.chunk_id, "score": p.score,
-                 "copies": p.copies} for p in a.passages],
+                 "confidence": p.confidence, "copies": p.copies} for p in a.passages],
             "closest": [{"article_id": c.article_id, "title": c.title, "url": c.url, "published": c.published}
                         for c in a.closest],
             "articles_searched": a.articles_searched, "index_date": a.index_date}
 
 
+def _ask_line(line: str) -> tuple[str, list[str]]:
+    """A line of `ask -`: a question, or {"question": ..., "thread": [earlier questions]}."""
+    if line.startswith("{"):
+        try:
+            doc = json.loads(line)
+        except ValueError as e:
+            raise ValueError(f"not a JSON object: {e}") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("question"), str):
+            raise ValueError('a JSON line needs "question": "..." (and optionally "thread": [earlier questions])')
+        thread = doc.get("thread", [])
+        if not isinstance(thread, list) or not all(isinstance(q, str) for q in thread):
+            raise ValueError('"thread" must be a list of the earlier questions, oldest first')
+        return doc["question"], thread
+    return line, []
+
+
 def cmd_ask(cfg: Config, args) -> int:
     from dataclasses import replace as dc_replace
 
-    from bot.answer import answer
+    from bot.answer import answer, replay
     from bot.blocks import answer_blocks, to_text
+    from index.records import ERROR, Answer
 
     searcher = open_searcher(cfg)
     if searcher is None:
         return 1
     settings = cfg.search if not args.mode else dc_replace(cfg.search, mode=args.mode)
-    for q in _inputs(args.question):
-        a = answer(q, searcher, settings, k=args.k or None)
+    for line in _inputs(args.question):
+        try:
+            q, earlier = _ask_line(line) if args.question == ["-"] else (line, [])
+        except ValueError as e:
+            a = Answer(question=line[:200], status=ERROR, error=f"That line can't be read: {e}.")
+        else:
+            a = answer(q, searcher, settings, k=args.k or None, thread=replay(earlier, searcher, settings))
         if args.json:
             print(json.dumps(answer_json(a), ensure_ascii=False), flush=True)
         else:
@@ -234,17 +256,20 @@ def cmd_serve(cfg: Config, args) -> int:
     return 0
 
 
-CHAT_HELP = """Ask a question about the archive, or:
+CHAT_HELP = """Ask a question about the archive; follow-up questions are read with the earlier ones. Or:
   /summarize <link | article id | words>   a short summary of one article
   more                                     the next passages for the last question
+  new (or an empty line)                   start a new conversation
   quit                                     leave (or Ctrl-D)"""
 
 
 def cmd_chat(cfg: Config, args) -> int:
-    """The bot's replies in the terminal: same answers, same blocks, rendered as text."""
+    """The bot's replies in the terminal: same answers, same blocks, rendered as text. Like a Slack
+    thread, each question is read with the conversation's earlier ones until `new` or an empty line."""
     from bot.answer import answer
     from bot.blocks import answer_blocks, summary_blocks, to_text
     from bot.summary import summary
+    from index.records import Thread
 
     searcher = open_searcher(cfg)
     if searcher is None:
@@ -252,16 +277,19 @@ def cmd_chat(cfg: Config, args) -> int:
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"Archivist: {searcher.store.count_articles():,} articles in {cfg.index_dir()}\n{CHAT_HELP}\n")
-    last, offset = "", 0
+    thread, last, offset = Thread(), None, 0
     while True:
         try:
             line = input("you> " if interactive else "").strip()
         except EOFError:
             break
-        if not line:
-            continue
         if line in ("quit", "exit"):
             break
+        if not line or line == "new":
+            if thread.questions:
+                print("(new conversation)\n", flush=True)
+            thread, last, offset = Thread(), None, 0
+            continue
         if not interactive:
             print(f"you> {line}")
         if line.startswith("/summarize"):
@@ -272,10 +300,12 @@ def cmd_chat(cfg: Config, args) -> int:
             continue
         else:
             if line == "more" and last:
-                a = answer(last, searcher, offset=offset)
+                question, before = last
+                a = answer(question, searcher, offset=offset, thread=before)
             else:
-                last, offset = line, 0
-                a = answer(line, searcher)
+                last, offset = (line, thread), 0
+                a = answer(line, searcher, thread=thread)
+                thread = thread.after(a)
             blocks = answer_blocks(a, offset)[0]
             offset += len(a.passages)
         print(to_text(blocks), flush=True)

@@ -1,23 +1,21 @@
-"""The quote of a passage: the one to three consecutive sentences of a chunk that best answer the
-question, cut from the article text by offsets.
+"""The quote of a passage: the sentence most likely to answer (chosen in bot/answer.py), widened by its
+better-scoring neighbours to up to three sentences while the quote stays short, cut from the article
+text by offsets.
 
-Sentences are scored by the model (cosine with the question) and by the question's terms; the best
-one is widened by its better-scoring neighbours while the quote stays short (XQuAD: the answer is
-inside a top-3 quote 0.827 of the time this way, 0.797 when only close-scoring neighbours joined). A sentence too long to
-quote whole is cut on words around the question's terms, and the cut is marked.
+A sentence too long to quote whole is cut on words: the window that holds the most of the question's
+rare words and of the kind of thing asked for, starting at the sentence's start unless a later window
+holds clearly more. Every cut is marked, so the reply shows an ellipsis.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-import numpy as np
+from index import evidence, sentences
 
-from index import sentences
-
-LEX_WEIGHT = 0.6  # a sentence holding all the question's terms gains this much over its cosine
 MAX_SENTENCES = 3
-_WORD = re.compile(r"\w+")
+START_PREFERENCE = 0.8  # a window at the sentence's start wins unless a later one holds 1/0.8 as much
+_WORD = re.compile(r"\S+")
 
 
 @dataclass(frozen=True)
@@ -29,29 +27,14 @@ class Quote:
     cut_after: bool = False
 
 
-def stems(words) -> set[str]:
-    """Truncation stemming: five letters are enough to match 'recognition' with 'recognised'."""
-    return {w[:5] for w in words}
-
-
-def lexical(text: str, query_stems: set[str]) -> float:
-    if not query_stems:
-        return 0.0
-    return len(query_stems & stems(w.lower() for w in _WORD.findall(text))) / len(query_stems)
-
-
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Sentences of text[start:end] as article offsets (chunks cut inside a sentence are clipped)."""
-    out = []
-    for s, e in sentences.split(text[start:end]):
-        out.append((start + s, start + e))
-    return out
+    return [(start + s, start + e) for s, e in sentences.split(text[start:end])]
 
 
-def choose(text: str, spans: list[tuple[int, int]], sims: np.ndarray, query_stems: set[str],
+def choose(text: str, spans: list[tuple[int, int]], scores: list[float], best: int, q: evidence.Question,
            max_chars: int) -> Quote:
-    scores = [float(sims[i]) + LEX_WEIGHT * lexical(text[s:e], query_stems) for i, (s, e) in enumerate(spans)]
-    best = int(np.argmax(scores))
+    """The quote around spans[best], widened by the better of its neighbours while it fits."""
     lo = hi = best
     while hi - lo + 1 < MAX_SENTENCES:
         options = [j for j in (lo - 1, hi + 1) if 0 <= j < len(spans)]
@@ -64,29 +47,45 @@ def choose(text: str, spans: list[tuple[int, int]], sims: np.ndarray, query_stem
     start, end = spans[lo][0], spans[hi][1]
     if end - start <= max_chars:
         return Quote(start, end, scores[best])
-    return _cut(text, start, end, query_stems, max_chars, scores[best])
+    return _cut(text, start, end, q, max_chars, scores[best])
 
 
-def _cut(text: str, start: int, end: int, query_stems: set[str], max_chars: int, score: float) -> Quote:
-    """A window of whole words, at most max_chars long, holding the most of the question's terms."""
-    words = sentences.word_spans(text, start, end)
-    hits = [1 if stems(w.lower() for w in _WORD.findall(text[s:e])) & query_stems else 0 for s, e in words]
-    best_i, best_j, best_hits = 0, 0, -1
+def _cut(text: str, start: int, end: int, q: evidence.Question, max_chars: int, score: float) -> Quote:
+    """A window of whole words, at most max_chars long, holding the most of what the question asks."""
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]  # linear in the sentence
+    weight = _word_weights(text, words, q)
+    windows = []
     j = 0
     for i in range(len(words)):
         j = max(j, i)
         while j + 1 < len(words) and words[j + 1][1] - words[i][0] <= max_chars:
             j += 1
-        if words[j][1] - words[i][0] > max_chars:
-            continue  # a single word longer than the limit
-        n = sum(hits[i:j + 1])
-        if n > best_hits:  # ties keep the earliest window: a quote that opens its sentence reads best
-            best_i, best_j, best_hits = i, j, n
-    if best_hits < 0:  # no word fits at all: cut hard
+        if words[j][1] - words[i][0] <= max_chars:  # else a single word longer than the limit
+            windows.append((sum(weight[i:j + 1]), i, j))
+    if not windows:  # no word fits at all: cut hard
         return Quote(start, start + max_chars, score, cut_after=True)
-    s, e = words[best_i][0], words[best_j][1]
+    top = max(w for w, _, _ in windows)
+    # the earliest window close to the best: a quote that opens its sentence reads best
+    _, i, j = next(x for x in windows if x[0] >= START_PREFERENCE * top)
+    s, e = words[i][0], words[j][1]
     e = _trim_trailing_punct(text, s, e)
     return Quote(s, e, score, cut_before=s > start, cut_after=e < end)
+
+
+def _word_weights(text: str, words: list[tuple[int, int]], q: evidence.Question) -> list[float]:
+    """How much each word tells: the question's words by their rarity, and words of the kind asked for
+    (a number for "how much", a name for "who", ...) that the question does not already say."""
+    prefixes = [(stem.rstrip("ie") if len(stem) > 4 else stem, w) for stem, w in q.weights]  # porter: y->i, -e
+    top = max((w for _, w in prefixes), default=1.0)
+    out = []
+    for s, e in words:
+        word = text[s:e].strip(".,;:!?\"'“”‘’()[]")
+        low = word.lower()
+        w = max((w for p, w in prefixes if low.startswith(p)), default=0.0)
+        if low and low not in q.words and evidence.kind_word(q.kind, word):
+            w = max(w, top)
+        out.append(w)
+    return out
 
 
 def _trim_trailing_punct(text: str, s: int, e: int) -> int:

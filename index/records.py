@@ -100,6 +100,7 @@ class Passage:
     cut_before: bool = False  # the quote starts inside a sentence: show an ellipsis
     cut_after: bool = False
     copies: int = 1  # near-identical articles (the same story saved or syndicated twice) folded into this one
+    confidence: float = 0.0  # the fitted chance that the quote holds what was asked (index/evidence.py)
 
 
 @dataclass(frozen=True)
@@ -110,18 +111,47 @@ class Closest:
     published: str
 
 
+ANSWERED, RELATED, NOTHING, ERROR = "answered", "related", "nothing", "error"
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str  # as asked, without Slack markup
     query: str = ""  # what was searched: the question without its filters
     filters: tuple[str, ...] = ()  # the filters applied, described for the reply
     passages: tuple[Passage, ...] = ()
-    abstained: bool = False  # nothing in the archive answers it; `closest` lists the nearest titles
+    # answered: a passage holds what was asked; related: articles on the subject, none with the fact
+    # asked for; nothing: the archive has nothing on it (`closest` lists the nearest titles);
+    # error: a bad request, `error` says why
+    status: str = ANSWERED
     closest: tuple[Closest, ...] = ()
     error: str = ""  # a bad request (bad filter, empty question): the message to show instead
     articles_searched: int = 0
     index_date: str = ""
     more: bool = False  # further passages exist (offset + len(passages) onwards)
+    follow_up: bool = False  # read as a follow-up of the thread's earlier questions
+    evidence: float = 0.0  # how much the best article is about the question (cosine + rare words); "nothing" below min_evidence
+
+    @property
+    def abstained(self) -> bool:
+        return self.status == NOTHING
+
+
+@dataclass(frozen=True)
+class Thread:
+    """The earlier turns of a conversation: a follow-up is read with them."""
+
+    questions: tuple[str, ...] = ()  # earlier questions, oldest first
+    article_ids: tuple[str, ...] = ()  # articles the earlier answers quoted, latest turn first
+
+    def after(self, answer: "Answer") -> "Thread":
+        """This thread with one more turn: the question asked and the articles its answer quoted."""
+        cited = tuple(dict.fromkeys(p.article_id for p in answer.passages))
+        return Thread(self.questions + (answer.query or answer.question,),
+                      tuple(dict.fromkeys(cited + self.article_ids))[:MAX_THREAD_ARTICLES])
+
+
+MAX_THREAD_ARTICLES = 6
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ herself him himself his how i if in into is it its itself just me more most my m
 once only or other our ours ourselves out over own same she should so some such than that the their theirs them
 themselves then there these they this those through to too under until up very was we were what when where which
 while who whom why will with would you your yours yourself yourselves tell say said also did does get got
+whose whom which many much
 """.split())
 MAX_QUERY_TERMS = 32
 MAX_KEYWORD_TERMS = 16  # the rarest terms carry BM25; more only lengthens the posting lists walked
@@ -81,6 +82,7 @@ class Searcher:
         self._generation = -1
         self._faiss = None
         self.meta: dict[str, str] = {}
+        self._stop_stems: frozenset[str] | None = None
         self.refresh()
 
     @classmethod
@@ -109,6 +111,16 @@ class Searcher:
                 log.info("using index generation %d (%s)", generation, faiss_file)
                 return True
             return False
+
+    @property
+    def chunk_count(self) -> int:
+        return self._chunks
+
+    def stop_stems(self) -> frozenset[str]:
+        """The stop words as the index stems them: they never count as a question's terms."""
+        if self._stop_stems is None:
+            self._stop_stems = frozenset(s for stems in self.store.analyze(sorted(STOPWORDS)) for s in stems)
+        return self._stop_stems
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.embedder.encode([text])[0]

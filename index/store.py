@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.records import Article, Chunk, Hit
+from index.records import MAX_THREAD_ARTICLES, Article, Chunk, Hit, Thread
 
 FORMAT_VERSION = 1
 DB_NAME = "archive.sqlite"
@@ -45,6 +45,8 @@ CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, 
 CREATE TABLE IF NOT EXISTS bot_events (key TEXT PRIMARY KEY, state TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS bot_threads (channel TEXT NOT NULL, thread_ts TEXT NOT NULL, at REAL NOT NULL,
     PRIMARY KEY (channel, thread_ts));
+CREATE TABLE IF NOT EXISTS bot_turns (channel TEXT NOT NULL, thread_ts TEXT NOT NULL, ts TEXT NOT NULL,
+    at REAL NOT NULL, question TEXT NOT NULL, article_ids TEXT NOT NULL, PRIMARY KEY (channel, thread_ts, ts));
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL, channel TEXT NOT NULL, vote TEXT NOT NULL,
     question TEXT NOT NULL, chunk_ids TEXT NOT NULL
@@ -251,6 +253,46 @@ class Store:
             "LIMIT ?", [*weights, *params, *weights, k]).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    def _scratch(self) -> None:
+        """Temporary FTS5 tables (this connection only) that stem text with the index's own tokenizer."""
+        c = self.conn
+        c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_words USING fts5("
+                  "w, tokenize = 'porter unicode61 remove_diacritics 2')")
+        c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_stems USING fts5vocab(temp, query_words, instance)")
+        c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_terms USING fts5vocab(main, chunks_fts, row)")
+
+    def analyze(self, texts: list[str]) -> list[list[str]]:
+        """Each text's words as the keyword index stems them (porter over unicode61), in order: the
+        question and the passages are compared on exactly the terms the index holds."""
+        if not texts:
+            return []
+        self._scratch()
+        c = self.conn
+        c.execute("DELETE FROM temp.query_words")
+        c.executemany("INSERT INTO temp.query_words (rowid, w) VALUES (?, ?)", list(enumerate(texts)))
+        out: list[list[tuple[int, str]]] = [[] for _ in texts]
+        for term, doc, offset in c.execute("SELECT term, doc, offset FROM temp.query_stems"):
+            out[doc].append((offset, term))
+        return [[t for _, t in sorted(terms)] for terms in out]
+
+    def doc_freqs(self, stems: Iterable[str]) -> dict[str, int]:
+        """Chunks holding each stem (title or text), from the FTS5 index's own vocabulary."""
+        self._scratch()
+        df = {}
+        for stem in set(stems):  # one indexed look-up each: cheaper than IN (...) on fts5vocab
+            row = self.conn.execute("SELECT doc FROM temp.chunk_terms WHERE term = ?", (stem,)).fetchone()
+            df[stem] = row[0] if row else 0
+        return df
+
+    def mentions(self, article_ids: list[str], word: str) -> bool:
+        """Whether any of these articles (title or text) holds the word, as the keyword index stems it."""
+        if not article_ids:
+            return False
+        phrase = '"' + word.replace('"', '""') + '"'
+        return self.conn.execute(
+            "SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid IN (SELECT chunk_id FROM chunks WHERE "
+            f"article_id IN ({', '.join('?' * len(article_ids))})) LIMIT 1", [phrase, *article_ids]).fetchone() is not None
+
     def selective_terms(self, words: list[str], total_chunks: int, keep: int, common_share: float,
                         budget: int) -> list[str]:
         """The words worth a keyword search, rarest first: at most `keep`, none in more than
@@ -259,19 +301,9 @@ class Store:
         Frequencies come from the FTS5 index itself, by each word's stem as its own tokenizer makes it."""
         if len(words) <= 1:
             return words
-        c = self.conn
-        c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_words USING fts5("
-                  "w, tokenize = 'porter unicode61 remove_diacritics 2')")
-        c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_stems USING fts5vocab(temp, query_words, instance)")
-        c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_terms USING fts5vocab(main, chunks_fts, row)")
-        c.execute("DELETE FROM temp.query_words")
-        c.executemany("INSERT INTO temp.query_words (rowid, w) VALUES (?, ?)", list(enumerate(words)))
-        stems = dict((doc, term) for term, doc in c.execute("SELECT term, doc FROM temp.query_stems"))
-        df = {}
-        for stem in set(stems.values()):  # one indexed look-up each: cheaper than IN (...) on fts5vocab
-            row = c.execute("SELECT doc FROM temp.chunk_terms WHERE term = ?", (stem,)).fetchone()
-            df[stem] = row[0] if row else 0
-        freq = [df.get(stems.get(i), 0) for i in range(len(words))]
+        stems = [s[0] if s else "" for s in self.analyze(words)]
+        df = self.doc_freqs(s for s in stems if s)
+        freq = [df.get(s, 0) for s in stems]
         ranked = [i for i in sorted(range(len(words)), key=lambda i: freq[i]) if freq[i] > 0]
         if not ranked:
             return words[:1]  # in no chunk at all: the search will say so
@@ -337,6 +369,7 @@ class Ledger:
 
     LEASE = 120.0  # seconds a claim holds before a retry may take over an attempt that died
     TTL = 2 * 86400.0  # Slack retries for minutes; a day or two of memory is plenty
+    THREAD_TTL = 30 * 86400.0  # a thread's questions, for follow-ups: a month
 
     def __init__(self, index_dir: Path):
         self.store = Store.open(index_dir)
@@ -366,6 +399,7 @@ class Ledger:
                               ("done" if delivered else "failed", now, key))
             if now - self._purged > 3600:
                 self.conn.execute("DELETE FROM bot_events WHERE at < ?", (now - self.TTL,))
+                self.conn.execute("DELETE FROM bot_turns WHERE at < ?", (now - self.THREAD_TTL,))
                 self._purged = now
 
     def remember_thread(self, channel: str, thread_ts: str) -> None:
@@ -377,6 +411,24 @@ class Ledger:
         with self._lock:
             return self.conn.execute("SELECT 1 FROM bot_threads WHERE channel = ? AND thread_ts = ?",
                                      (channel, thread_ts)).fetchone() is not None
+
+    def add_turn(self, channel: str, thread_ts: str, ts: str, question: str, article_ids: list[str]) -> None:
+        """A question asked in a thread and the articles its answer quoted: the next follow-up's context."""
+        with self._lock, self.store.transaction():
+            self.conn.execute("INSERT OR REPLACE INTO bot_turns (channel, thread_ts, ts, at, question, article_ids) "
+                              "VALUES (?, ?, ?, ?, ?, ?)",
+                              (channel, thread_ts, ts, time.time(), question, json.dumps(article_ids)))
+
+    def thread(self, channel: str, thread_ts: str, before_ts: str | None = None) -> Thread:
+        """The turns of a thread so far (those before `before_ts`, if given), as a Thread."""
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT question, article_ids FROM bot_turns WHERE channel = ? AND thread_ts = ? AND ts < ? "
+                "ORDER BY CAST(ts AS REAL)", (channel, thread_ts, before_ts or "9" * 20)).fetchall()
+        cited: list[str] = []
+        for _, ids in reversed(rows):  # latest turn first
+            cited += [a for a in json.loads(ids) if a not in cited]
+        return Thread(tuple(q for q, _ in rows), tuple(cited[:MAX_THREAD_ARTICLES]))
 
     def feedback(self, user: str, channel: str, vote: str, question: str, chunk_ids: list[int]) -> int:
         with self._lock, self.store.transaction():

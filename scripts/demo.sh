@@ -16,9 +16,14 @@ if [ -n "${SLACK_BOT_TOKEN:-}" ] && [ -n "${SLACK_APP_TOKEN:-}" ]; then
 fi
 echo "No Slack tokens set (see README, 'Connect to Slack'): answering in the terminal."
 echo
+# a question and its follow-up (read with the first), then new conversations: a filter, a summary,
+# and a question the archive has nothing on
 printf '%s\n' "Why did IBM quit facial recognition?" \
+              "Who wrote the letter to lawmakers?" \
+              "new" \
               "crash since:2019-02" \
               "/summarize Iranian cargo plane" \
+              "new" \
               "What is the best recipe for banana bread?" | $A chat
 if [ -t 0 ]; then
   exec $A chat

@@ -50,7 +50,8 @@ JSONL_FIELDS = {"title": "headline", "text": "body", "url": "link", "published":
 
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory, embedder):
-    """The sample archive, plus the IBM story saved twice and a CMS export with its own ids, built once."""
+    """The sample archive, plus the IBM story saved twice, a CMS export with its own ids and a local news
+    story (tests/data/news), built once."""
     import json
     import shutil
 
@@ -69,9 +70,10 @@ def sample_index(tmp_path_factory, embedder):
     cfg = parse({"index": {"path": str(root / "idx")}, "sources": [
         {"path": str(root / "archive")},
         {"path": str(root / "archive" / "exports" / "wikinews.jsonl"), "format": "jsonl", "fields": JSONL_FIELDS},
-        {"path": str(root / "cms.jsonl"), "format": "jsonl", "fields": {**JSONL_FIELDS, "id": "guid"}}]}, root)
+        {"path": str(root / "cms.jsonl"), "format": "jsonl", "fields": {**JSONL_FIELDS, "id": "guid"}},
+        {"path": str(DATA / "news")}]}, root)
     summary = build(cfg, embedder=embedder)
-    assert summary.added == 53 and summary.failed == 0
+    assert summary.added == 54 and summary.failed == 0
     return cfg
 
 

@@ -157,6 +157,24 @@ def test_a_follow_up_in_the_thread_needs_no_mention(slack_env):
     assert not [c for c in fake.of("chat.postMessage") if c.args.get("thread_ts") == "1700000000.999999"]
 
 
+def test_a_follow_up_is_read_with_the_threads_earlier_question(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    event(slack_env, mention("CTHREAD", "Who led the opposition to the harbor bridge?", ts))
+    [first] = replies(fake, "CTHREAD", ts)
+    assert "Greg Hayes" in all_text(first)
+    follow = {"type": "message", "channel_type": "channel", "user": "UHUMAN", "text": "What did he argue?",
+              "ts": next_ts(), "thread_ts": ts, "channel": "CTHREAD"}
+    event(slack_env, follow)
+    [_, second] = replies(fake, "CTHREAD", ts, count=2)
+    assert "heavy traffic" in second.args["blocks"][0]["text"]["text"]
+    # the thread's turns are kept in the index's SQLite, so a restart or a second replica reads them too
+    db = sqlite3.connect(slack_env["cfg"].index_dir() / "archive.sqlite")
+    turns = db.execute("SELECT question FROM bot_turns WHERE channel = 'CTHREAD' AND thread_ts = ? ORDER BY ts",
+                       (ts,)).fetchall()
+    db.close()
+    assert turns == [("Who led the opposition to the harbor bridge?",), ("What did he argue?",)]
+
+
 def test_a_direct_message(slack_env):
     fake, ts = slack_env["fake"], next_ts()
     event(slack_env, {"type": "message", "channel_type": "im", "user": "UHUMAN", "text": "Robert Mugabe death",
@@ -323,7 +341,7 @@ def test_summarize_nothing_found(slack_env):
 
 def test_more_results_posts_the_next_passages_in_the_thread(slack_env):
     fake, ts = slack_env["fake"], next_ts()
-    event(slack_env, mention("C1", "plane crash", ts))
+    event(slack_env, mention("C1", "fire", ts))
     [reply] = replies(fake, "C1", ts)
     buttons = {e["action_id"]: e for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]}
     assert "more_results" in buttons
