@@ -151,7 +151,7 @@ def xquad(embedder, limit: int) -> None:
         off[reply["status"]] += 1
         CONFIDENCE["xquad", True].append(confidence(reply))
     ask.close()
-    print(f"   the same questions against the News QA archive (their articles absent): "
+    print("   the same questions against the News QA archive (their articles absent): "
           + "   ".join(f"{s} {off[s] / n:.3f}" for s in ("answered", "related", "nothing")))
 
 
@@ -218,16 +218,11 @@ def followups(embedder) -> None:
 
 
 def scifact(embedder, limit: int) -> None:
-    from retrieval import load_scifact, ndcg10
+    from retrieval import load_scifact, ndcg10, scifact_docs
 
     cfg = bench_config("scifact", [SCIFACT])
     ensure_index(cfg, embedder)
-    import sqlite3
-
-    ids_by_line = {str(i): json.loads(line)["_id"] for i, line in enumerate(open(SCIFACT["path"]), 1)}
-    db = sqlite3.connect(cfg.index_dir() / "archive.sqlite")
-    doc_of = {aid: ids_by_line[rec] for aid, rec in db.execute("SELECT article_id, record FROM articles")}
-    db.close()
+    doc_of = scifact_docs(cfg)
     queries, qrels = load_scifact()
     items = list(queries.items())[: limit or None]
     ask = Ask(toml_for("scifact", [SCIFACT]), "-k", "10")

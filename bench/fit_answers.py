@@ -20,7 +20,7 @@ import sys
 
 import numpy as np
 
-from common import CACHE, NEWSQA, SCIFACT, SUMMARIES, WIKINEWS, bench_config, newsqa_config, xquad_articles, xquad_questions
+from common import CACHE, NEWSQA, SUMMARIES, WIKINEWS, bench_config, newsqa_config, xquad_articles, xquad_questions
 
 L2 = 1.0
 FOLDS = 5

@@ -1,15 +1,11 @@
 #!/usr/bin/env python3
-"""Answer quality and speed, side by side in one run (issue: hybrid retrieval, quotes, abstention).
+"""The search layer alone, side by side in one run (what the user gets is measured by bench/answers.py):
 
   1. SciFact (5,183 abstracts as a JSONL source, 809 claims): nDCG@10 of hybrid, dense and keyword.
-  2. XQuAD (612 questions) with its 24 articles mixed into 5,907 Wikinews and 251 CNN/DM + XSum
-     articles: article hit rate at 1 and 3 of the answer, and how often the gold answer string
-     is inside one of the top three quotes.
-  3. Abstention on that archive: XQuAD questions (answerable) against SciFact claims (another
-     collection, so unanswerable): wrongly abstained and wrongly answered, over thresholds.
-  4. Latency of one whole answer (search, fusion, quotes) over an index of 50,000+ chunks.
+  2. Latency of one whole answer (search, fusion, candidate sentences, quotes) over an index of 50,000+
+     chunks, in process.
 
-    python bench/retrieval.py [--quick]
+    python bench/retrieval.py [--quick] [--only scifact|latency]
 Indexes are built once into bench/.cache with the real build and reused.
 """
 from __future__ import annotations
@@ -47,17 +43,23 @@ def ndcg10(ranked: list[str], rel: dict[str, int]) -> float:
     return dcg / ideal if ideal else 0.0
 
 
-def scifact_scores(cfg, embedder, limit: int = 0) -> dict[str, float]:
-    """Mean nDCG@10 of each mode over the SciFact claims, on an index of the SciFact corpus."""
+def scifact_docs(cfg) -> dict[str, str]:
+    """SciFact's own document id of each indexed article: our ids come from the export's _id and file,
+    so map them back through the line each article came from."""
     import json
 
-    from index.search import Searcher
-
-    # article ids come from the export's _id: map them back through the line each article came from
     ids_by_line = {str(i): json.loads(line)["_id"] for i, line in enumerate(open(SCIFACT["path"]), 1)}
     db = sqlite3.connect(cfg.index_dir() / "archive.sqlite")
     doc_of = {aid: ids_by_line[rec] for aid, rec in db.execute("SELECT article_id, record FROM articles")}
     db.close()
+    return doc_of
+
+
+def scifact_scores(cfg, embedder, limit: int = 0) -> dict[str, float]:
+    """Mean nDCG@10 of each mode over the SciFact claims, on an index of the SciFact corpus."""
+    from index.search import Searcher
+
+    doc_of = scifact_docs(cfg)
     queries, qrels = load_scifact()
     items = list(queries.items())[: limit or None]
     searcher = Searcher.open(cfg, embedder)
@@ -83,62 +85,8 @@ def scifact(embedder, limit: int) -> None:
     print(f"\n1. SciFact nDCG@10 ({scores['claims']} claims)")
     for mode in ("hybrid", "dense", "keyword"):
         print(f"   {mode:<8} {scores[mode]:.3f}")
-    print(f"   fusion: RRF k={s.rrf_k}, dense weight {s.dense_weight}, keyword weight {s.keyword_weight}, "
+    print(f"   fusion: {s.fusion}, dense weight {s.dense_weight}, keyword weight {s.keyword_weight}, "
           f"{s.candidates} candidates each")
-
-
-def news_mix(embedder):
-    cfg = bench_config("news-mix", [*NEWS, xquad_articles()])
-    ensure_index(cfg, embedder)
-    return cfg
-
-
-def xquad(embedder, cfg, limit: int) -> None:
-    from bot.answer import answer
-    from index.search import Searcher
-
-    searcher = Searcher.open(cfg, embedder)
-    questions = xquad_questions()[: limit or None]
-    hit1 = hit3 = inquote = abstained = 0
-    for question, url, golds in questions:
-        a = answer(question, searcher)
-        urls = [p.url for p in a.passages]
-        hit1 += bool(urls) and urls[0] == url
-        hit3 += url in urls[:3]
-        inquote += any(g in p.quote for p in a.passages[:3] for g in golds)
-        abstained += a.abstained
-    n = len(questions)
-    print(f"\n2. XQuAD in a news archive ({n} questions, {searcher.store.counts()['chunks']:,} chunks, "
-          f"{searcher.store.counts()['articles']:,} articles)")
-    print(f"   article hit@1 {hit1 / n:.3f}   hit@3 {hit3 / n:.3f}   gold answer inside a top-3 quote {inquote / n:.3f}"
-          f"   abstained {abstained / n:.3f}")
-    searcher.close()
-
-
-def abstention(embedder, cfg, limit: int) -> None:
-    from index.search import Searcher
-    from bot.answer import best_evidence, clean_question
-    from index.quotes import stems
-    from index.search import query_terms
-
-    searcher = Searcher.open(cfg, embedder)
-    queries, _ = load_scifact()
-
-    def evidence(q: str) -> float:
-        q = clean_question(q)
-        return best_evidence(searcher.search(q), stems(query_terms(q)))
-
-    pos = [evidence(q) for q, _, _ in xquad_questions()[: limit or None]]
-    neg = [evidence(q) for q in list(queries.values())[: limit or None]]
-    print(f"\n3. Abstention: {len(pos)} answerable (XQuAD) vs {len(neg)} unanswerable (SciFact claims) questions;"
-          f" evidence = best cosine + 0.5 x share of the question's terms in the passage")
-    print("   threshold  wrongly abstained  wrongly answered")
-    best = min((sum(p < t for p in pos) / len(pos) + sum(n >= t for n in neg) / len(neg), t)
-               for t in [x / 100 for x in range(30, 91)])
-    for t in sorted({0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, cfg.search.min_evidence, best[1]}):
-        mark = " <- configured" if t == cfg.search.min_evidence else " <- lowest total error" if t == best[1] else ""
-        print(f"   {t:9.2f}  {sum(p < t for p in pos) / len(pos):17.3f}  {sum(n >= t for n in neg) / len(neg):16.3f}{mark}")
-    searcher.close()
 
 
 def latency(embedder, limit: int) -> None:
@@ -156,7 +104,7 @@ def latency(embedder, limit: int) -> None:
         answer(q, searcher)
         times.append((time.perf_counter() - t0) * 1000)
     chunks = searcher.store.counts()["chunks"]
-    print(f"\n4. Latency of a whole answer over {chunks:,} chunks ({len(times)} questions, model and index loaded)")
+    print(f"\n2. Latency of a whole answer over {chunks:,} chunks ({len(times)} questions, model and index loaded)")
     print(f"   p50 {median(times):.0f} ms   p95 {pct(times, 95):.0f} ms   max {max(times):.0f} ms")
     searcher.close()
 
@@ -169,7 +117,7 @@ def large_config():
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="a sample of the questions, for a fast look")
-    ap.add_argument("--only", choices=("scifact", "xquad", "abstention", "latency"))
+    ap.add_argument("--only", choices=("scifact", "latency"))
     args = ap.parse_args()
     from index.embed import Embedder
 
@@ -177,16 +125,9 @@ def main() -> int:
     limit = 100 if args.quick else 0
     # build order: each index starts as a copy of the one before, so no article is embedded twice
     ensure_index(bench_config("news-mix", [*NEWS, xquad_articles()]), embedder)
-    if args.only in (None, "scifact", "latency"):
-        ensure_index(large_config(), embedder, start_from="news-mix")
+    ensure_index(large_config(), embedder, start_from="news-mix")
     if args.only in (None, "scifact"):
         scifact(embedder, limit)
-    if args.only in (None, "xquad", "abstention"):
-        cfg = news_mix(embedder)
-        if args.only in (None, "xquad"):
-            xquad(embedder, cfg, limit)
-        if args.only in (None, "abstention"):
-            abstention(embedder, cfg, limit)
     if args.only in (None, "latency"):
         latency(embedder, limit)
     print(f"\ncommand: python bench/retrieval.py{' --quick' if args.quick else ''}"
