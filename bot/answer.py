@@ -37,6 +37,7 @@ CANDIDATE_ARTICLES = 6  # articles whose sentences compete to answer
 DEEP_ARTICLES = 3  # of those, the best are read beyond their matching chunks: the answer may be elsewhere
 DEEP_CHUNKS = 8  # ...up to this many chunks each, nearest to the best match first
 ENCODED_PER_ARTICLE = 2  # sentences of each article the model reads at question time (cheap features choose)
+CLOSE_TO_BEST = 0.7  # an article under min_evidence is still shown when this close to the best one
 THREAD_WEIGHT = 0.5  # a thread's earlier words count half as much as the follow-up's own
 EMPTY_QUESTION = "Ask me something about the archive, for example: why did IBM quit facial recognition?"
 
@@ -122,9 +123,12 @@ def answer(question: str, searcher: Searcher, settings: SearchSettings | None = 
     readings, topic = read(turn.question, {aid: groups[aid] for aid in order}, articles, searcher, qvec)
     candidates = score(turn.question, readings, searcher, qvec)
     base = replace(base, evidence=round(max((t for t, _ in topic.values()), default=0.0), 4))
-    # an article without enough to do with the question is not shown, whatever else is; nor is one far
-    # from it in meaning that lacks most of its rare words (a name asked about may be all it shares)
-    order = [aid for aid in order if aid in topic and topic[aid][0] >= settings.min_evidence
+    # an article with little to do with the question is not shown: under min_evidence and well under the
+    # best article; nor is one far from it in meaning that lacks most of its rare words (a name asked
+    # about may be all it shares)
+    best = max((t for t, _ in topic.values()), default=0.0)
+    order = [aid for aid in order if aid in topic and best >= settings.min_evidence
+             and (topic[aid][0] >= settings.min_evidence or topic[aid][0] >= CLOSE_TO_BEST * best)
              and (max(h.similarity for h in groups[aid]) >= settings.min_similarity or topic[aid][1] >= 0.5)]
     if not order:
         closest = tuple(Closest(h.article_id, h.title, h.url, h.published) for h in (g[0] for g in groups.values()))
@@ -274,9 +278,10 @@ def _chunks(aid: str, hits: list[Hit], article, store, qvec: np.ndarray, deep: b
 # --- choosing passages ---------------------------------------------------------------------------
 
 def select(order: list[str], candidates: list[Candidate], min_answer: float) -> list[Candidate]:
-    """One passage per article, in the search's order, each quoting its most likely answer. Only when
-    that is not likely enough to count as an answer does the article's next best sentence in another
-    chunk join it, if it is nearly as likely: two guesses from the right article beat one."""
+    """One passage per article, in the search's order, each quoting its most likely answer. Only for the
+    first article, and only when that is not likely enough to count as an answer, does its next best
+    sentence in another chunk join it, if nearly as likely: two guesses from the likeliest article beat
+    one; further down, more articles beat more of the same one."""
     by_article: dict[str, list[Candidate]] = {}
     for c in candidates:
         by_article.setdefault(c.hit.article_id, []).append(c)
@@ -286,7 +291,7 @@ def select(order: list[str], candidates: list[Candidate], min_answer: float) -> 
         if not cs:
             continue
         out.append(cs[0])
-        second = next((c for c in cs[1:] if c.hit.chunk_id != cs[0].hit.chunk_id), None)
+        second = next((c for c in cs[1:] if c.hit.chunk_id != cs[0].hit.chunk_id), None) if len(out) == 1 else None
         if second and cs[0].probability < min_answer and second.probability >= NEARLY * cs[0].probability:
             out.append(second)
     return out
