@@ -38,6 +38,8 @@ DEEP_ARTICLES = 3  # of those, the best are read beyond their matching chunks: t
 DEEP_CHUNKS = 8  # ...up to this many chunks each, nearest to the best match first
 ENCODED_PER_ARTICLE = 2  # sentences of each article the model reads at question time (cheap features choose)
 CLOSE_TO_BEST = 0.7  # an article under min_evidence is still shown when this close to the best one
+EVIDENCE_TERMS = 0.5  # topic evidence: cosine + this × the share of the question's rare words the article holds
+NEARLY = 0.8  # an unsure first article's second guess joins its first when at least this much as likely
 THREAD_WEIGHT = 0.5  # a thread's earlier words count half as much as the follow-up's own
 EMPTY_QUESTION = "Ask me something about the archive, for example: why did IBM quit facial recognition?"
 
@@ -79,7 +81,7 @@ class Reading:
 
     def features(self, q: evidence.Question, cosine: float | None = None) -> list[float]:
         """Without the sentence's own cosine, its chunk's stands in (the cheap features)."""
-        return evidence.features(q, self.text, list(self.stems), set(self.context), set(self.article),
+        return evidence.features(q, self.text, list(self.stems), self.context, self.article,
                                  self.hit.similarity if cosine is None else cosine, self.span[0], self.hit.similarity,
                                  self.local)
 
@@ -254,9 +256,6 @@ def score(q: evidence.Question, readings: list[Reading], searcher: Searcher, qve
     return out
 
 
-EVIDENCE_TERMS = 0.5  # topic evidence: cosine + this × the share of the question's rare words the article holds
-
-
 def _chunks(aid: str, hits: list[Hit], article, store, qvec: np.ndarray, deep: bool) -> list[Hit]:
     """The article's matching chunks; for the best articles, also its other chunks near the best match."""
     if not deep:
@@ -295,9 +294,6 @@ def select(order: list[str], candidates: list[Candidate], min_answer: float) -> 
         if second and cs[0].probability < min_answer and second.probability >= NEARLY * cs[0].probability:
             out.append(second)
     return out
-
-
-NEARLY = 0.8  # an unsure article's second guess joins its first when at least this much as likely
 
 
 def _passage(c: Candidate, candidates: list[Candidate], article, q: evidence.Question, settings: SearchSettings,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 # --- the question ------------------------------------------------------------------------------
 
@@ -96,8 +97,8 @@ class Question:
     words: frozenset[str]  # its words, lowercased: what a sentence repeats is no answer
     focus: frozenset[str] = frozenset()  # stems of what it asks for by name: "which *prizes*", "how many *pacemakers*"
 
-    @property
-    def stems(self) -> dict[str, float]:
+    @cached_property
+    def stems(self) -> dict[str, float]:  # read once per candidate sentence: made once per question
         return dict(self.weights)
 
     def coverage(self, stems: set[str] | frozenset[str]) -> float:
@@ -197,7 +198,7 @@ def kind_word(kind: str, word: str) -> bool:
     return word[:1].isupper() or word[:1].isdigit()
 
 
-def new_information(q: Question, text: str, stems: list[str]) -> float:
+def new_information(q: Question, stems: list[str]) -> float:
     """The share of a sentence's terms the question does not hold: an answer adds to the question,
     a sentence that only repeats it does not."""
     if not stems:
@@ -212,7 +213,8 @@ FEATURES = ("cosine", "coverage", "context_coverage", "article_coverage", "speci
             "pronoun_start", "length")
 
 
-def features(q: Question, text: str, stems: list[str], context: set[str], article: set[str], cosine: float,
+def features(q: Question, text: str, stems: list[str], context: frozenset[str] | set[str],
+             article: frozenset[str] | set[str], cosine: float,
              position: int, chunk_similarity: float, local: dict[str, float]) -> list[float]:
     """The features of one candidate sentence, in FEATURES order.
 
@@ -236,7 +238,7 @@ def features(q: Question, text: str, stems: list[str], context: set[str], articl
         q.missing(context),
         float(bool(q.focus & own)),
         *(match if q.kind == k else 0.0 for k in KINDS),
-        new_information(q, text, stems),
+        new_information(q, stems),
         min(len(_names(text, q)), 4) / 4,
         float(any(m.group(0).lower() not in q.words for m in _AMOUNT.finditer(text))),
         1.0 / (1.0 + position / 200),
