@@ -11,9 +11,15 @@ from dataclasses import asdict
 from pathlib import Path
 
 from index import config as configmod
+from index import safe
 from index.config import Config, ConfigError
 
 log = logging.getLogger("archivist")
+
+
+def show(text: str) -> None:
+    """Print for a person: article text may hold escape sequences that would drive the terminal."""
+    print(safe.for_terminal(text), flush=True)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -24,16 +30,30 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def cmd_build(cfg: Config, args) -> int:
-    from index.build import BuildError, build
+    import glob
 
+    from index.build import BuildError, build, shown_path
+    from index.sources import folder_of
+
+    scope = None
     if args.sources:
+        missing = [s for s in args.sources if not glob.has_magic(s) and not Path(s).exists()]
+        if missing:
+            print(f"error: no such file or folder: {safe.name(missing[0])}", file=sys.stderr)
+            return 2
         cfg = configmod.with_sources(cfg, args.sources)
+        if not args.prune:  # only what was named is answered for; the rest of the index stays
+            scope = tuple(shown_path(folder_of(Path(s.path)), cfg.base_dir) for s in cfg.sources)
+    elif args.prune:
+        print("error: --prune goes with the paths to build; a build of the configured sources always prunes",
+              file=sys.stderr)
+        return 2
     if not cfg.sources:
         print("error: no sources: give files or folders, or add [[sources]] to the config", file=sys.stderr)
         return 2
     progress = sys.stderr.isatty() and not args.json
     try:
-        summary = build(cfg, progress=progress,
+        summary = build(cfg, progress=progress, scope=scope,
                         report=None if progress else lambda line: print(line, file=sys.stderr))
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -49,13 +69,13 @@ def cmd_build(cfg: Config, args) -> int:
 def cmd_extract(cfg: Config, args) -> int:
     from index import sources
     from index.build import shown_path
-    from index.config import SourceSpec
     from index.records import SourceError
 
     count = failed = 0
     max_bytes = cfg.index.max_article_mb * 2**20
     for name in args.files:
-        for item in sources.discover((SourceSpec(path=str(Path(name).resolve())),), Path.cwd()):
+        spec = sources.spec_for(Path(name), cfg.sources, cfg.base_dir)  # the configured fields, as build reads it
+        for item in sources.discover((spec,), Path.cwd()):
             if isinstance(item, SourceError):
                 print(f"error: {item}", file=sys.stderr)
                 failed += 1
@@ -80,14 +100,12 @@ def _article_json(a) -> dict:
 
 
 def _print_article(a) -> None:
-    print(f"== {a.title or '(no title)'}")
+    lines = [f"== {a.title or '(no title)'}"]
     for label, value in (("id", a.article_id), ("source", a.location), ("url", a.url), ("published", a.published),
                          ("author", a.author), ("site", a.site)):
         if value:
-            print(f"   {label}: {value}")
-    print(f"   words: {len(a.text.split())}\n")
-    print(a.text)
-    print()
+            lines.append(f"   {label}: {value}")
+    show("\n".join(lines) + f"\n   words: {len(a.text.split())}\n\n{a.text}\n")
 
 
 def cmd_stats(cfg: Config, args) -> int:
@@ -195,12 +213,15 @@ def cmd_ask(cfg: Config, args) -> int:
         except ValueError as e:
             a = Answer(question=line[:200], status=ERROR, error=f"That line can't be read: {e}.")
         else:
-            a = answer(q, searcher, settings, k=args.k or None, thread=replay(earlier, searcher, settings))
+            try:
+                a = answer(q, searcher, settings, k=args.k or None, thread=replay(earlier, searcher, settings))
+            except Exception as e:  # one line's failure is that line's answer; a batch goes on
+                print(f"error: {safe.name(q[:200])}: {type(e).__name__}: {e}", file=sys.stderr)
+                a = Answer(question=q[:200], status=ERROR, error="Something went wrong answering this; it has been logged.")
         if args.json:
             print(json.dumps(answer_json(a), ensure_ascii=False), flush=True)
         else:
-            print(f"Q: {a.question}\n")
-            print(to_text(answer_blocks(a)[0]), flush=True)
+            show(f"Q: {a.question}\n\n{to_text(answer_blocks(a)[0])}")
     return 0
 
 
@@ -211,7 +232,7 @@ def summary_json(r) -> dict:
     if r.summary:
         s = r.summary
         out["article"] = {"article_id": s.article_id, "title": s.title, "url": s.url, "published": s.published,
-                          "site": s.site}
+                          "site": s.site, "source": s.source, "record": s.record}
         out["sentences"] = [{"text": x.text, "start": x.start, "end": x.end} for x in s.sentences]
     return out
 
@@ -219,18 +240,23 @@ def summary_json(r) -> dict:
 def cmd_summarize(cfg: Config, args) -> int:
     from bot.blocks import summary_blocks, to_text
     from bot.summary import summary
+    from index.records import SummaryReply
 
     searcher = open_searcher(cfg)
     if searcher is None:
         return 1
     found_all = True
     for q in _inputs(args.query):
-        r = summary(q, searcher, cfg.summary.sentences)
+        try:
+            r = summary(q, searcher, cfg.summary.sentences)
+        except Exception as e:  # as in ask: one line's failure, not the batch's
+            print(f"error: {safe.name(q[:200])}: {type(e).__name__}: {e}", file=sys.stderr)
+            r = SummaryReply(query=q.strip(), error="Something went wrong summarising this; it has been logged.")
         found_all = found_all and not r.error
         if args.json:
             print(json.dumps(summary_json(r), ensure_ascii=False), flush=True)
         else:
-            print(to_text(summary_blocks(r)[0]), flush=True)
+            show(to_text(summary_blocks(r)[0]))
     return 0 if found_all or args.query == ["-"] else 1
 
 
@@ -291,7 +317,7 @@ def cmd_chat(cfg: Config, args) -> int:
             thread, last, offset = Thread(), None, 0
             continue
         if not interactive:
-            print(f"you> {line}")
+            show(f"you> {line}")
         if line.startswith("/summarize"):
             reply = summary(line[len("/summarize"):], searcher, cfg.summary.sentences)
             blocks = summary_blocks(reply)[0]
@@ -308,43 +334,53 @@ def cmd_chat(cfg: Config, args) -> int:
                 thread = thread.after(a)
             blocks = answer_blocks(a, offset)[0]
             offset += len(a.passages)
-        print(to_text(blocks), flush=True)
+        show(to_text(blocks))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="archivist", description="Ask an archive of articles questions.")
-    p.add_argument("--config", help="TOML config (default ./config.toml, else $ARCHIVIST_CONFIG, else defaults)")
-    p.add_argument("-v", "--verbose", action="store_true")
+    # --config and -v go before or after the sub-command; SUPPRESS keeps a sub-command's parser from
+    # overwriting a value given before it
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS,
+                        help="TOML config (default ./config.toml, else $ARCHIVIST_CONFIG, else defaults)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="say more about what happens (progress details, debug logs)")
+    p = argparse.ArgumentParser(prog="archivist", description="Ask an archive of articles questions.", parents=[common])
+    p.set_defaults(config=None, verbose=False)
     sub = p.add_subparsers(dest="command", required=True)
+    add = lambda name, **kw: sub.add_parser(name, parents=[common], **kw)  # noqa: E731
 
-    b = sub.add_parser("build", help="index the configured sources (or those given); incremental")
-    b.add_argument("sources", nargs="*", help="files, folders or globs (replace the configured sources)")
+    b = add("build", help="index the configured sources (or those given); incremental")
+    b.add_argument("sources", nargs="*", help="files, folders or globs to add or update instead of the configured "
+                   "sources; articles from elsewhere stay unless --prune")
     b.add_argument("--json", action="store_true", help="print the summary as JSON")
+    b.add_argument("--prune", action="store_true",
+                   help="with paths: also remove articles that came from anywhere else (the paths become the archive)")
     b.set_defaults(func=cmd_build)
 
-    e = sub.add_parser("extract", help="show what ingestion sees in each file")
+    e = add("extract", help="show what ingestion sees in each file")
     e.add_argument("files", nargs="+")
     e.add_argument("--json", action="store_true", help="one JSON object per article")
     e.set_defaults(func=cmd_extract)
 
-    s = sub.add_parser("stats", help="articles, chunks, model, index age, date range")
-    s.add_argument("--json", action="store_true")
+    s = add("stats", help="articles, chunks, model, index age, date range")
+    s.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     s.set_defaults(func=cmd_stats)
 
-    a = sub.add_parser("ask", help="answer a question from the index; '-' reads one per line from stdin")
+    a = add("ask", help="answer a question from the index; '-' reads one per line from stdin")
     a.add_argument("question", nargs="+")
     a.add_argument("-k", type=int, default=0, help="passages to show (default: [search] top_k)")
     a.add_argument("--mode", choices=("hybrid", "dense", "keyword"), help="retrieval mode (default: [search] mode)")
     a.add_argument("--json", action="store_true", help="one JSON object per question")
     a.set_defaults(func=cmd_ask)
 
-    m = sub.add_parser("summarize", help="summary of one article, by URL, id or words; '-' reads one per line")
+    m = add("summarize", help="summary of one article, by URL, id or words; '-' reads one per line")
     m.add_argument("query", nargs="+")
     m.add_argument("--json", action="store_true", help="one JSON object per summary")
     m.set_defaults(func=cmd_summarize)
 
-    v = sub.add_parser("serve", help="run the Slack bot (Socket Mode by default)")
+    v = add("serve", help="run the Slack bot (Socket Mode by default)")
     how = v.add_mutually_exclusive_group()
     how.add_argument("--socket", action="store_true", help="Socket Mode: SLACK_BOT_TOKEN + SLACK_APP_TOKEN (default)")
     how.add_argument("--http", action="store_true", help="HTTP: SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET")
@@ -352,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--host", default="0.0.0.0")
     v.set_defaults(func=cmd_serve)
 
-    c = sub.add_parser("chat", help="the bot's replies in the terminal, without Slack")
+    c = add("chat", help="the bot's replies in the terminal, without Slack")
     c.set_defaults(func=cmd_chat)
 
     args = p.parse_args(argv)

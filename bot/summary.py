@@ -27,6 +27,9 @@ def find(query: str, searcher: Searcher) -> tuple[str | None, tuple[Closest, ...
     store = searcher.store
     if _ID.match(raw) and store.article(raw):
         return raw, (), ""
+    by_record = store.articles_with_record(raw) if raw and " " not in raw else []
+    if len(by_record) == 1:  # an export's own id (a CMS id): unique, so it names one article
+        return by_record[0], (), ""
     if _URLISH.match(raw):
         found = _by_url(raw, searcher)
         return (found, (), "") if found else (None, (), f"No article in the archive has the link {raw}")
@@ -58,7 +61,10 @@ def _by_url(url: str, searcher: Searcher) -> str | None:
     by_id = url_id(url)  # an article with a URL and no export id has its id from the URL
     if store.article(by_id):
         return by_id
-    tail = [p for p in urlsplit("http://" + key).path.split("/") if p]
+    try:
+        tail = [p for p in urlsplit("http://" + key).path.split("/") if p]
+    except ValueError:  # too broken to split (an unclosed IPv6 bracket): only the exact forms above could match
+        return None
     fragment = tail[-1] if tail else key
     for article_id, candidate in store.urls_containing(fragment):
         if normalize_url(candidate) == key:
@@ -76,4 +82,4 @@ def summary(query: str, searcher: Searcher, n: int) -> SummaryReply:
     return SummaryReply(
         query=query.strip(), did_you_mean=close,
         summary=Summary(article_id=a.article_id, title=a.title, url=a.url, published=a.published, site=a.site,
-                        sentences=tuple(Sentence(a.text[s:e], s, e) for s, e in spans)))
+                        sentences=tuple(Sentence(a.text[s:e], s, e) for s, e in spans), source=a.source, record=a.record))

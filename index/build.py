@@ -11,13 +11,14 @@ import json
 import logging
 import os
 import queue
+import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
-from index import sources, vectors
+from index import safe, sources, vectors
 from index.chunk import chunk, embed_text
 from index.config import Config
 from index.embed import BUNDLED, Embedder
@@ -44,10 +45,13 @@ def model_key(cfg: Config) -> str:
 
 
 def shown_path(path: Path, base_dir: Path) -> str:
+    """How a file is named in ids, sources and messages: relative to the config's folder when inside
+    it, and always storable text (a name that is not UTF-8 shows its odd bytes as \\xNN)."""
     try:
-        return str(path.resolve().relative_to(base_dir.resolve()))
+        shown = str((path.parent.resolve() / path.name).relative_to(base_dir.resolve()))
     except ValueError:
-        return str(path.resolve())
+        shown = str(path.parent.resolve() / path.name)
+    return safe.path_text(shown)
 
 
 class _Lock:
@@ -76,7 +80,7 @@ def _produce(cfg: Config, signatures: dict[str, tuple[int, int]], out: queue.Que
     try:
         for item in sources.discover(cfg.sources, cfg.base_dir):
             if isinstance(item, SourceError):
-                out.put(item)
+                out.put(replace(item, path=shown_path(Path(item.path), cfg.base_dir)))
                 continue
             path, spec = item
             shown = shown_path(path, cfg.base_dir)
@@ -134,20 +138,37 @@ class _Progress:
 
 
 def build(cfg: Config, *, progress: bool = False, embedder: Embedder | None = None,
-          report: Callable[[str], None] | None = None) -> BuildSummary:
+          report: Callable[[str], None] | None = None, scope: tuple[str, ...] | None = None) -> BuildSummary:
+    """Index the configured sources. With `scope` (the paths a user named), articles that came from
+    elsewhere are left alone: only articles from under those paths that are gone are removed."""
     t0 = time.monotonic()
     index_dir = cfg.index_dir()
+    new_index = not index_dir.exists()
     with _Lock(index_dir):
         store = Store.open(index_dir)
         try:
-            return _build(cfg, store, index_dir, embedder or Embedder.for_index(cfg.index),
-                          progress, report, t0)
+            summary = _build(cfg, store, index_dir, embedder or Embedder.for_index(cfg.index),
+                             progress, report, t0, _Scope(scope))
         finally:
             store.rollback()
             store.close()
+    if new_index and not (index_dir / MANIFEST).exists():
+        shutil.rmtree(index_dir, ignore_errors=True)  # nothing was read: leave no empty index behind
+    return replace(summary, sources=tuple(shown_path(Path(s.path), cfg.base_dir) for s in cfg.sources))
 
 
-def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: bool, report, t0: float) -> BuildSummary:
+class _Scope:
+    """Which stored articles a build answers for: all, or those whose file lies under the given paths."""
+
+    def __init__(self, paths: tuple[str, ...] | None):
+        self.prefixes = None if paths is None else tuple(p.rstrip("/") for p in paths)
+
+    def __contains__(self, source: str) -> bool:
+        return self.prefixes is None or any(source == p or source.startswith(p + "/") for p in self.prefixes)
+
+
+def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: bool, report, t0: float,
+           scope: _Scope) -> BuildSummary:
     meta = store.meta()
     key = model_key(cfg)
     same_model = meta.get("model_key") == key
@@ -161,7 +182,8 @@ def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: boo
     seen: set[str] = set()
     failed_paths: set[str] = set()
     errors: list[str] = []
-    files: dict[str, tuple[int, int]] = {}
+    # files outside the scope keep their signatures, so the next full build still skips them
+    files: dict[str, tuple[int, int]] = {p: sig for p, sig in store.file_signatures().items() if p not in scope}
     publish: list[tuple[str, str]] = []  # (article_id, content_hash) to move from staging
     moved: list[Article] = []  # same content, new location
     added = updated = unchanged = duplicates = embedded_chunks = 0
@@ -193,7 +215,7 @@ def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: boo
         old = states.get(article.article_id)
         if old is not None and old[0] == article.content_hash and same_model:
             unchanged += 1
-            if old[1] != article.source:
+            if old[1:] != (article.source, article.record):
                 moved.append(article)
             bar.advance(1)
             return
@@ -212,7 +234,7 @@ def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: boo
             flush()
 
     by_source: dict[str, list[str]] = {}
-    for aid, (_, src) in states.items():
+    for aid, (_, src, _) in states.items():
         by_source.setdefault(src, []).append(aid)
 
     q: queue.Queue = queue.Queue(maxsize=512)
@@ -243,9 +265,10 @@ def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: boo
             files[shown] = sig
     reader.join()
 
-    # Articles whose file could not be read this time are kept: a bad read must never lose data.
-    kept = [aid for aid, (_, src) in states.items() if aid not in seen and src in failed_paths]
-    removed = [aid for aid, (_, src) in states.items() if aid not in seen and src not in failed_paths]
+    # Articles whose file could not be read this time are kept: a bad read must never lose data; so are
+    # articles from outside the paths a build was given.
+    kept = [aid for aid, (_, src, _) in states.items() if aid not in seen and (src in failed_paths or src not in scope)]
+    removed = [aid for aid, (_, src, _) in states.items() if aid not in seen and src not in failed_paths and src in scope]
     if not same_model:
         for aid in kept:  # their old vectors came from another model: embed them again from the stored text
             article = store.article(aid)

@@ -9,6 +9,16 @@ from typing import Any
 
 FORMATS = ("auto", "html", "warc", "text", "markdown", "jsonl", "csv")
 FIELD_NAMES = ("id", "title", "text", "url", "published", "author", "site")
+# what exports call our fields when a source does not say (first found wins)
+COMMON_NAMES = {
+    "id": ("id", "guid", "_id", "uuid"),
+    "title": ("title", "headline", "name"),
+    "text": ("text", "body", "content", "article"),
+    "url": ("url", "link", "permalink", "canonical_url"),
+    "published": ("published", "date", "published_at", "pubdate", "publish_date", "created_at"),
+    "author": ("author", "byline", "authors", "creator"),
+    "site": ("site", "source", "publication", "site_name"),
+}
 
 
 class ConfigError(ValueError):
@@ -21,11 +31,13 @@ class SourceSpec:
     format: str = "auto"  # by file type when "auto"
     # export field -> our field; for jsonl/csv. Missing keys use our own names.
     fields: tuple[tuple[str, str], ...] = ()
+    follow_symlinks: bool = False  # links to files outside the source's folder are refused unless true
 
-    def field_map(self) -> dict[str, str]:
-        mapping = {name: name for name in FIELD_NAMES}
-        mapping.update(dict(self.fields))
-        return mapping
+    def field_names(self) -> dict[str, tuple[str, ...]]:
+        """For each of our fields, the export's names to look for, in order: the configured one, else
+        our own name and the names CMS exports commonly use for it."""
+        return {ours: (dict(self.fields)[ours],) if ours in dict(self.fields) else COMMON_NAMES[ours]
+                for ours in FIELD_NAMES}
 
 
 @dataclass(frozen=True)
@@ -129,7 +141,7 @@ def _section(cls: type, raw: Any, name: str) -> Any:
 def _source(raw: Any, i: int) -> SourceSpec:
     if not isinstance(raw, dict) or "path" not in raw:
         raise ConfigError(f"[[sources]] entry {i + 1} needs a path")
-    unknown = set(raw) - {"path", "format", "fields"}
+    unknown = set(raw) - {"path", "format", "fields", "follow_symlinks"}
     if unknown:
         raise ConfigError(f"[[sources]] entry {i + 1} has unknown key(s): {', '.join(sorted(unknown))}")
     fmt = raw.get("format", "auto")
@@ -140,7 +152,12 @@ def _source(raw: Any, i: int) -> SourceSpec:
         raise ConfigError(
             f"[[sources]] entry {i + 1}: fields maps our names ({', '.join(FIELD_NAMES)}) to the export's"
         )
-    return SourceSpec(path=str(raw["path"]), format=fmt, fields=tuple(sorted(mapping.items())))
+    if not isinstance(raw["path"], str) or not raw["path"].strip():
+        raise ConfigError(f"[[sources]] entry {i + 1}: path must be a non-empty string")
+    follow = raw.get("follow_symlinks", False)
+    if not isinstance(follow, bool):
+        raise ConfigError(f"[[sources]] entry {i + 1}: follow_symlinks must be true or false")
+    return SourceSpec(path=raw["path"], format=fmt, fields=tuple(sorted(mapping.items())), follow_symlinks=follow)
 
 
 def parse(data: dict[str, Any], base_dir: Path) -> Config:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from index.safe import name
+
 
 @dataclass(frozen=True)
 class Article:
@@ -33,7 +35,8 @@ class SourceError:
     where: str = ""  # ":LINE" or "#RECORD" within the file, if the error is in one record
 
     def __str__(self) -> str:
-        return f"{self.path}{self.where}: {self.message}"
+        # names come from outside: one line, escaped, whatever they hold
+        return f"{name(self.path)}{name(self.where)}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -73,13 +76,16 @@ class BuildSummary:
     seconds: float
     errors: tuple[str, ...] = ()
     duplicates: int = 0  # the same article id met again (e.g. a page captured twice); the first is kept
+    sources: tuple[str, ...] = ()  # what the build read: the configured sources, or the paths given
 
     def line(self) -> str:
         dup = f", {self.duplicates} duplicates skipped" if self.duplicates else ""
+        shown = ", ".join(name(s) for s in self.sources[:3]) + (
+            f" and {len(self.sources) - 3} more" if len(self.sources) > 3 else "")
         return (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.removed} removed, {self.failed} failed{dup}; "
-            f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f}s"
+            f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f}s" + (f"; read {shown}" if shown else "")
         )
 
 
@@ -171,6 +177,8 @@ class Summary:
     published: str
     site: str
     sentences: tuple[Sentence, ...]
+    source: str = ""  # the file it came from
+    record: str = ""  # its record there: an export's own id, a WARC record id or a line number
 
 
 @dataclass(frozen=True)

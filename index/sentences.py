@@ -17,7 +17,7 @@ _ABBREV = {
 }
 _CANDIDATE = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+[\"'“‘«(\[]?[A-Z0-9À-Ý])")
 _PARA = re.compile(r"\n")  # every line of our texts is a paragraph, heading or list item
-_SPACE = re.compile(r"\s")
+_WORD = re.compile(r"\S+")
 
 
 def _ends_sentence(text: str, stop: int) -> bool:
@@ -62,4 +62,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 def word_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Offsets of each whitespace-separated word in text[start:end]."""
-    return [(m.start(), m.end()) for m in re.finditer(r"\S+", text[:end]) if m.start() >= start]
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
+    if spans and start > 0 and not text[start - 1].isspace():
+        spans.pop(0)  # the tail of a word that began before `start` is not a word of its own
+    return spans

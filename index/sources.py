@@ -6,30 +6,34 @@ costs that file, and nothing stops the rest.
 from __future__ import annotations
 
 import csv
+import fnmatch
 import glob
 import gzip
 import hashlib
-import io
 import json
+import logging
 import os
 import re
 import zlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from index import extract
+from index import extract, safe
 from index.config import SourceSpec
 from index.extract import ExtractError, Extracted
 from index.records import Article, SourceError
 from index.textdump import find_date
-from index.urls import normalize_url, site_of
+from index.urls import normalize_url, site_of, web_url
+
+log = logging.getLogger("archivist.sources")
 
 Item = Article | SourceError
 
 # Raise when reading or extraction changes what a file yields: the next build then reads every file
 # again instead of trusting unchanged file signatures (only articles whose text changed are re-embedded).
-READER_VERSION = 2
+READER_VERSION = 3
 
 _SUFFIXES = {
     ".html": "html", ".htm": "html", ".xhtml": "html",
@@ -56,15 +60,22 @@ def discover(specs: tuple[SourceSpec, ...], base_dir: Path) -> Iterator[tuple[Pa
         if not root.is_absolute():
             root = base_dir / root
         if root.is_file():
-            found, rank = [root], 2
+            found, rank, folder = [root], 2, None
         elif root.is_dir():
-            found, rank = sorted(p for p in root.rglob("*") if p.is_file() and not _hidden(p, root)), 0
+            found, rank, folder = sorted(p for p in root.rglob("*") if p.is_file() and not _hidden(p, root)), 0, root
         elif glob.has_magic(str(root)):
             found, rank = sorted(Path(p) for p in glob.glob(str(root), recursive=True) if os.path.isfile(p)), 1
+            folder = folder_of(root)
         else:
-            yield SourceError(str(root), "no such file or folder")
+            yield SourceError(safe.path_text(str(root)), "no such file or folder")
             continue
+        inside = folder.resolve() if folder is not None and not spec.follow_symlinks else None
         for path in found:
+            if inside is not None and not path.resolve().is_relative_to(inside):
+                # a link out of the archive (to /etc/passwd, say) must not get its target indexed and quoted
+                yield SourceError(safe.path_text(str(path)), "a link to a file outside the source folder; not followed "
+                                  "(set follow_symlinks = true in its [[sources]] entry to follow it)")
+                continue
             if spec.format == "auto" and format_of(path) is None:
                 if rank == 2:
                     yield SourceError(str(path), "unknown file type; set format in its [[sources]] entry")
@@ -73,6 +84,33 @@ def discover(specs: tuple[SourceSpec, ...], base_dir: Path) -> Iterator[tuple[Pa
                 chosen[path] = (rank, spec)
     for path, (_, spec) in chosen.items():
         yield path, spec
+
+
+def spec_for(path: Path, specs: tuple[SourceSpec, ...], base_dir: Path) -> SourceSpec:
+    """How a build would read this file or folder: the format and field names of the configured source
+    that holds it most closely (a file's own entry before a folder's), else the defaults."""
+    path = path.absolute()
+    best, best_len = SourceSpec(path=str(path)), -1
+    for spec in specs:
+        pattern = Path(spec.path).expanduser()
+        pattern = pattern if pattern.is_absolute() else base_dir / pattern
+        if glob.has_magic(str(pattern)) and path.is_file() and not fnmatch.fnmatch(str(path), str(pattern.absolute())):
+            continue
+        root = folder_of(pattern).absolute()
+        if (path == root or path.is_relative_to(root)) and len(root.parts) > best_len:
+            best, best_len = replace(spec, path=str(path)), len(root.parts)
+    return best
+
+
+def folder_of(path: Path) -> Path:
+    """The file or folder a source path names; for a glob, the folder it searches: its longest leading
+    part without wildcards."""
+    parts = []
+    for part in path.parts:
+        if glob.has_magic(part):
+            break
+        parts.append(part)
+    return Path(*parts)
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -92,6 +130,17 @@ def read_file(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Itera
         yield SourceError(shown, f"damaged or truncated gzip data ({e})")
     except OSError as e:
         yield SourceError(shown, f"cannot read: {e.strerror or e}")
+    except Exception as e:  # a library's bug on one hostile file is that file's error, never the build's
+        yield SourceError(shown, f"cannot read ({_why(e)})")
+
+
+def _first_line(e: BaseException) -> str:
+    return next((line.strip() for line in str(e).splitlines() if line.strip()), "")[:160]
+
+
+def _why(e: BaseException) -> str:
+    first = _first_line(e)
+    return f"{type(e).__name__}: {first}" if first else type(e).__name__
 
 
 def _open_bytes(path: Path, shown: str, max_bytes: int) -> bytes:
@@ -137,8 +186,43 @@ def _read_markdown(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> 
     yield from _single(path, shown, max_bytes, lambda b: extract.markdown(_decode(b)))
 
 
-def _read_warc(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iterator[Item]:
+def _warc_records(f, max_line: int):
+    """warcio's iterator, hardened: a header line longer than `max_line` is an error instead of a read
+    into memory of whatever size, and a response without WARC-Target-URI reaches us (with no URI)
+    instead of failing inside warcio. Both swap attributes warcio sets in __init__ and only reads
+    once iteration starts."""
     from warcio.archiveiterator import ArchiveIterator
+    from warcio.bufferedreaders import DecompressingBufferedReader
+    from warcio.recordloader import ArcWarcRecordLoader
+
+    class BoundedReader(DecompressingBufferedReader):
+        def readline(self, length=None):
+            cap = max_line if length is None else min(length, max_line)
+            parts, size = [], 0
+            while size < cap:  # warcio's readline may stop short of the length asked for: ask again
+                piece = super().readline(cap - size)
+                if not piece:
+                    break
+                parts.append(piece)
+                size += len(piece)
+                if piece.endswith(b"\n"):
+                    break
+            line = b"".join(parts)
+            if size >= max_line and not line.endswith(b"\n"):
+                raise _TooLarge(f"a header line is over {max_line / 2**20:.0f} MB")
+            return line
+
+    class Loader(ArcWarcRecordLoader):
+        def _ensure_target_uri_format(self, rec_headers):
+            return super()._ensure_target_uri_format(rec_headers) or ""
+
+    records = ArchiveIterator(f)
+    records.reader = BoundedReader(records.fh, block_size=records.reader.block_size)
+    records.loader = Loader(verify_http=False, arc2warc=False)  # ArchiveIterator's own defaults
+    return records
+
+
+def _read_warc(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iterator[Item]:
     from warcio.exceptions import ArchiveLoadFailed
 
     found = 0
@@ -148,7 +232,7 @@ def _read_warc(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iter
 
     with open(path, "rb") as f:
         try:
-            for n, record in enumerate(ArchiveIterator(f)):
+            for n, record in enumerate(_warc_records(f, max_bytes)):
                 if record.format != "warc":  # warcio reads anything as old ARC text; we want WARC
                     yield SourceError(shown, "not a WARC file") if n == 0 else damaged("unexpected data")
                     return
@@ -157,11 +241,14 @@ def _read_warc(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iter
                 ctype = (record.http_headers.get_header("Content-Type") if record.http_headers
                          else record.rec_headers.get_header("Content-Type")) or ""
                 status = record.http_headers.get_statuscode() if record.http_headers else "200"
+                rid = (record.rec_headers.get_header("WARC-Record-ID") or f"record-{n + 1}").strip("<>")
+                uri = record.rec_headers.get_header("WARC-Target-URI")
+                if uri is None:
+                    yield SourceError(shown, f"{record.rec_type} record without WARC-Target-URI; skipped", f"#{rid}")
+                    continue
                 if "html" not in ctype.lower() or status != "200":
                     continue
                 found += 1
-                uri = record.rec_headers.get_header("WARC-Target-URI") or ""
-                rid = (record.rec_headers.get_header("WARC-Record-ID") or f"record-{found}").strip("<>")
                 payload = record.content_stream().read(max_bytes + 1)
                 if len(payload) > max_bytes:
                     yield SourceError(shown, f"record over the {max_bytes / 2**20:.0f} MB limit", f"#{rid}")
@@ -170,53 +257,73 @@ def _read_warc(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iter
                     found -= 1
                     yield damaged(f"record {rid} is cut short")
                     return
-                try:
-                    ex = extract.html(payload, url=uri)
+                try:  # whatever one record holds costs that record only
+                    yield make_article(extract.html(payload, url=uri), shown, rid, position=found)
                 except ExtractError as e:
                     yield SourceError(shown, str(e), f"#{rid}")
-                    continue
-                yield make_article(ex, shown, rid, position=found)
+                except Exception as e:
+                    yield SourceError(shown, f"cannot read the record ({_why(e)})", f"#{rid}")
         except ArchiveLoadFailed as e:
-            yield damaged(str(e).splitlines()[0][:120]) if found else SourceError(
-                shown, f"not a WARC file ({str(e).splitlines()[0][:120]})")
+            yield damaged(_first_line(e)) if found else SourceError(shown, f"not a WARC file ({_first_line(e)})")
             return
-        except (EOFError, zlib.error, gzip.BadGzipFile, ValueError) as e:
-            yield damaged(str(e) or type(e).__name__)
+        except (EOFError, zlib.error, gzip.BadGzipFile, ValueError, _TooLarge) as e:
+            yield damaged(_first_line(e) or type(e).__name__)
             return
     if found == 0:
         yield SourceError(shown, "no HTML response records in the WARC file")
 
 
 def _record_article(row: dict, spec: SourceSpec, shown: str, where: str, position: int) -> Item:
-    fm = spec.field_map()
-    text = row.get(fm["text"])
+    names = spec.field_names()
+    value = {ours: next((row[n] for n in theirs if row.get(n) not in (None, "")), None) for ours, theirs in names.items()}
+    text = value["text"]
     if not isinstance(text, str) or not text.strip():
-        return SourceError(shown, f"no text in field {fm['text']!r}", where)
-    value = {k: row.get(v) for k, v in fm.items()}
+        return SourceError(shown, f"no text in field {' or '.join(map(repr, names['text']))}", where)
     get = lambda k: " ".join(str(value[k]).split()) if value[k] not in (None, "") else ""  # noqa: E731
-    url = get("url")
-    ex = Extracted(title=get("title"), text=_clean_text(text), url=url, published=normalize_date(get("published")),
-                   author=get("author"), site=get("site") or site_of(url))
-    return make_article(ex, shown, where.lstrip(":#"), position=position, explicit_id=get("id"))
+    try:  # whatever one record holds costs that record only
+        url = get("url")
+        ex = Extracted(title=get("title"), text=_clean_text(text), url=url, published=normalize_date(get("published")),
+                       author=get("author"), site=get("site"))
+        return make_article(ex, shown, get("id") or where.lstrip(":#"), position=position, explicit_id=get("id"))
+    except Exception as e:
+        return SourceError(shown, f"cannot read the record ({_why(e)})", where)
+
+
+def _lines(f, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, line) of a binary file, reading at most `max_bytes` + 1 at a time: a longer line
+    is passed over in bounded pieces and given as None, so no line, however long, is held in memory."""
+    lineno = 0
+    while True:
+        raw = f.readline(max_bytes + 1)
+        if not raw:
+            return
+        lineno += 1
+        if len(raw) > max_bytes and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = f.readline(2**20)
+            yield lineno, None
+        else:
+            yield lineno, raw
 
 
 def _read_jsonl(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iterator[Item]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
+        for lineno, raw in _lines(f, max_bytes):
             where = f":{lineno}"
-            if not raw.strip():
+            if raw is None:
+                yield SourceError(shown, f"line over the {max_bytes / 2**20:.0f} MB limit; skipped", where)
                 continue
-            if len(raw) > max_bytes:
-                yield SourceError(shown, f"line over the {max_bytes / 2**20:.0f} MB limit", where)
+            if not raw.strip():
                 continue
             try:
                 row = json.loads(_decode(raw))
             except ExtractError as e:
                 yield SourceError(shown, str(e), where)
                 continue
-            except json.JSONDecodeError as e:
-                yield SourceError(shown, f"not JSON ({e.msg} at column {e.colno})", where)
+            except (json.JSONDecodeError, RecursionError) as e:
+                why = f"{e.msg} at column {e.colno}" if isinstance(e, json.JSONDecodeError) else "nested too deeply"
+                yield SourceError(shown, f"not JSON ({why})", where)
                 continue
             if not isinstance(row, dict):
                 yield SourceError(shown, "not a JSON object", where)
@@ -227,30 +334,63 @@ def _read_jsonl(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Ite
 def _read_csv(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iterator[Item]:
     csv.field_size_limit(max_bytes)
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as fb, io.TextIOWrapper(fb, encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
+    too_long: list[int] = []
+
+    def text_lines(f):
+        for lineno, raw in _lines(f, max_bytes):
+            if raw is None:
+                too_long.append(lineno)
+                yield "\n"  # an empty row in its place keeps the line count; the row is reported below
+            else:
+                yield raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+
+    with opener(path, "rb") as fb:
+        reader = csv.DictReader(text_lines(fb))
         try:
             header = reader.fieldnames or []
         except UnicodeDecodeError as e:
             yield SourceError(shown, f"not valid UTF-8 (bad byte at offset {e.start})")
             return
-        text_col = spec.field_map()["text"]
-        if text_col not in header:
-            yield SourceError(shown, f"no {text_col!r} column (columns: {', '.join(header) or 'none'})")
+        text_cols = spec.field_names()["text"]
+        if not set(text_cols) & set(header):
+            yield SourceError(shown, f"no {' or '.join(map(repr, text_cols))} column (columns: {', '.join(header) or 'none'})")
             return
         while True:
-            where = f":{reader.line_num + 1}"
+            first = reader.line_num + 1
             try:
                 row = next(reader)
             except StopIteration:
-                return
+                row = None
             except UnicodeDecodeError as e:
                 yield SourceError(shown, f"not valid UTF-8 (bad byte at offset {e.start}); the rest of the file is skipped")
                 return
             except csv.Error as e:
-                yield SourceError(shown, f"bad CSV ({e})", where)
+                yield SourceError(shown, f"bad CSV ({e})", f":{first}")
                 continue
-            yield _record_article(row, spec, shown, where, reader.line_num)
+            while too_long and too_long[0] <= reader.line_num:
+                yield SourceError(shown, f"line over the {max_bytes / 2**20:.0f} MB limit; skipped", f":{too_long.pop(0)}")
+            if row is None:
+                return
+            swallowed = _swallowed_rows(row, header) if reader.line_num > first else None
+            if swallowed is None:
+                yield _record_article(row, spec, shown, f":{first}", first)
+                continue
+            yield SourceError(shown, f"unbalanced quote: a field runs on to line {reader.line_num}, taking in "
+                              f"{len(swallowed)} rows; this row is skipped, the rows it took in are read on their own",
+                              f":{first}")
+            for i, taken in enumerate(swallowed, first + 1):
+                yield _record_article(taken, spec, shown, f":{i}", i)
+
+
+def _swallowed_rows(row: dict, header: list[str]) -> list[dict] | None:
+    """The rows an open quote took in, if this many-line row looks like one: most lines of its longest
+    field after the first parse as rows as wide as the header. None when it reads as a long text."""
+    longest = max((v for v in row.values() if isinstance(v, str)), key=len, default="")
+    lines = [line for line in longest.split("\n")[1:] if line.strip()]
+    rows = [r for r in csv.reader(lines) if len(r) == len(header)]
+    if not rows or len(rows) * 2 < len(lines):
+        return None
+    return [dict(zip(header, r)) for r in rows]
 
 
 def _clean_text(text: str) -> str:
@@ -272,24 +412,45 @@ def normalize_date(value: str) -> str:
 
 
 def make_article(ex: Extracted, source: str, record: str, position: int, explicit_id: str = "") -> Article:
-    """Ids are stable: the export's own id, else the URL, else where the article sits in its file."""
+    """Ids are stable: the export's own id, else the URL, else where the article sits in its file.
+    Only a web link is kept as the URL, only a plausible date as the date of publication, each with a
+    warning when it is dropped; the site is the URL's host, so one site has one name in every format."""
+    where = f"{safe.name(source)}{'#' + safe.name(record) if record else ''}"
+    url = web_url(ex.url)
+    if ex.url and not url:
+        log.warning("warning: %s: %s is not a web link; the article is kept without it", where, safe.name(ex.url[:200]))
+    published = ex.published
+    if published and not _plausible(published):
+        log.warning("warning: %s: %s is not a plausible date of publication; the article is kept without it",
+                    where, safe.name(published[:40]))
+        published = ""
+    site = site_of(url) or ex.site
     if explicit_id:
         key = f"id:{source}:{explicit_id}"
-    elif ex.url:
-        key = f"url:{normalize_url(ex.url)}"
+    elif url:
+        key = f"url:{normalize_url(url)}"
     else:
         key = f"pos:{source}:{position}"
     article_id = id_for(key)
-    content = "\x1f".join((ex.title, ex.text, ex.url, ex.published, ex.author, ex.site))
+    content = "\x1f".join((ex.title, ex.text, url, published, ex.author, site))
     return Article(
         article_id=article_id, source=source, record=record, title=ex.title or _fallback_title(ex.text),
-        text=ex.text, url=ex.url, published=ex.published, author=ex.author, site=ex.site,
-        content_hash=hashlib.sha256(content.encode()).hexdigest()[:16],
+        text=ex.text, url=url, published=published, author=ex.author, site=site,
+        content_hash=hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:16],
     )
 
 
+def _plausible(iso: str) -> bool:
+    """A date of publication: from 1800 to the end of next year (pages carry typos and placeholders)."""
+    try:
+        d = date.fromisoformat(iso[:10])
+    except ValueError:
+        return False
+    return 1800 <= d.year <= date.today().year + 1
+
+
 def id_for(key: str) -> str:
-    return hashlib.sha1(key.encode()).hexdigest()[:12]
+    return hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def url_id(url: str) -> str:

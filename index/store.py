@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
 CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
+CREATE INDEX IF NOT EXISTS articles_record ON articles(record);
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id INTEGER PRIMARY KEY,
     article_id TEXT NOT NULL REFERENCES articles(article_id),
@@ -102,9 +103,10 @@ class Store:
         return int(row[0]) if row else 0
 
     # --- what the build compares against ----------------------------------------------------
-    def article_states(self) -> dict[str, tuple[str, str]]:
-        """article_id -> (content_hash, source) of the published articles."""
-        return {a: (h, s) for a, h, s in self.conn.execute("SELECT article_id, content_hash, source FROM articles")}
+    def article_states(self) -> dict[str, tuple[str, str, str]]:
+        """article_id -> (content_hash, source, record) of the published articles."""
+        return {a: (h, s, r) for a, h, s, r in self.conn.execute(
+            "SELECT article_id, content_hash, source, record FROM articles")}
 
     def file_signatures(self) -> dict[str, tuple[int, int]]:
         return {p: (s, m) for p, s, m in self.conn.execute("SELECT path, size, mtime_ns FROM files")}
@@ -348,6 +350,10 @@ class Store:
         rows = self.conn.execute(f"SELECT {', '.join(_ARTICLE_COLS)} FROM articles "
                                  f"WHERE article_id IN ({', '.join('?' * len(article_ids))})", article_ids)
         return {r[0]: Article(*r) for r in rows}
+
+    def articles_with_record(self, record: str) -> list[str]:
+        """Articles by their record in a file: an export's own id (or a WARC record id)."""
+        return [r[0] for r in self.conn.execute("SELECT article_id FROM articles WHERE record = ? LIMIT 5", (record,))]
 
     def articles_with_url(self, url: str) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT article_id FROM articles WHERE url = ?", (url,))]

@@ -16,6 +16,7 @@ from index import sentences
 from index.embed import Embedder
 
 MAX_CONSIDERED = 30  # long articles: only the first sentences compete (cost stays flat; news leads with the news)
+HEAD_CHARS = 20_000  # ...and they are found in about this much of its start
 MIN_WORDS = 5
 MAX_WORDS = 40  # text without sentence punctuation is cut into pieces of this many words
 REDUNDANT = 0.75  # cosine above which a sentence repeats one already chosen
@@ -32,7 +33,8 @@ def _usable(text: str) -> bool:
 
 def summarize(text: str, embedder: Embedder, n: int) -> list[tuple[int, int]]:
     """(start, end) of the chosen sentences, in article order."""
-    spans = [piece for s, e in sentences.split(text) for piece in _pieces(text, s, e)]
+    head = text[:_head_end(text)]  # offsets into the head are offsets into the text
+    spans = [piece for s, e in sentences.split(head) for piece in _pieces(head, s, e)]
     spans = ([sp for sp in spans if _usable(text[sp[0]:sp[1]])] or spans)[:MAX_CONSIDERED]
     if len(spans) <= n:
         return spans
@@ -47,6 +49,15 @@ def summarize(text: str, embedder: Embedder, n: int) -> list[tuple[int, int]]:
             break
     chosen += [i for i in order if i not in chosen][: n - len(chosen)]  # all alike: still give n sentences
     return [spans[i] for i in sorted(chosen)]
+
+
+def _head_end(text: str) -> int:
+    """Where the part a summary reads ends: a paragraph end past HEAD_CHARS, so the cost of a summary
+    stays flat however long the article (a 9 MB text must not hold the bot up)."""
+    if len(text) <= HEAD_CHARS:
+        return len(text)
+    cut = text.find("\n", HEAD_CHARS)
+    return cut if 0 <= cut <= 2 * HEAD_CHARS else 2 * HEAD_CHARS
 
 
 def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 
 from dateutil import parser as dateparser
 
@@ -137,9 +136,11 @@ def find_date(line: str) -> str:
         return ""
     try:
         d = dateparser.parse(m.group(0).replace(".", ""), default=None).date()
+        # dateutil reads "0001" as 2001; the year as written is what the page says
+        d = d.replace(year=int(re.search(r"\d{4}", m.group(0)).group(0)))
     except (ValueError, OverflowError, AttributeError):
         return ""
-    return d.isoformat() if date(1900, 1, 1) <= d <= date(2100, 1, 1) else ""
+    return d.isoformat()  # whether it is a plausible publication date is sources.make_article's call
 
 
 def _pick_title(blocks: list[str], body_start: int, captions: list[bool]) -> str:

@@ -32,7 +32,7 @@ def test_html_page_gives_text_and_metadata():
     assert a.url == "https://en.wikinews.org/wiki/Iranian_cargo_plane_crashes_into_Karaj_houses"
     assert a.published == "2019-01-15"
     assert a.author == "Wikinews contributors"
-    assert a.site == "Wikinews"
+    assert a.site == "en.wikinews.org"  # the host, as from exports and WARC
     assert a.text.startswith("A Boeing 707 cargo plane, reported by local press")
     assert a.text.endswith("to maintain those already owned.")
     for chrome in ("Random article", "Related news", "Privacy policy", "Facebook", "Categories"):
@@ -161,7 +161,7 @@ def test_jsonl_bad_lines_are_named_and_the_rest_is_read(tmp_path):
     assert errors(items) == [
         "export.jsonl:2: not JSON (Expecting property name enclosed in double quotes at column 2)",
         "export.jsonl:3: not a JSON object",
-        "export.jsonl:4: no text in field 'text'",
+        "export.jsonl:4: no text in field 'text' or 'body' or 'content' or 'article'",
         "export.jsonl:5: not valid UTF-8 (bad byte at offset 13)",
     ]
 
@@ -169,7 +169,19 @@ def test_jsonl_bad_lines_are_named_and_the_rest_is_read(tmp_path):
 def test_csv_missing_the_text_column(tmp_path):
     p = tmp_path / "cms.csv"
     p.write_text("headline,link\nA,https://example.com/a\n")
-    assert errors(read(p)) == ["cms.csv: no 'text' column (columns: headline, link)"]
+    assert errors(read(p)) == ["cms.csv: no 'text' or 'body' or 'content' or 'article' column (columns: headline, link)"]
+
+
+def test_exports_with_common_field_names_need_no_mapping(tmp_path):
+    """A CMS export calling its fields headline/body/link/date reads as is; a configured name wins."""
+    p = tmp_path / "cms.jsonl"
+    p.write_text(json.dumps({"guid": "A-1", "headline": "Ferry back", "body": "The ferry runs again from Monday on.",
+                             "link": "https://x.example/ferry", "date": "2020-03-04", "text": ""}) + "\n")
+    (a,) = articles(read(p))
+    assert (a.title, a.text, a.url, a.published, a.record) == (
+        "Ferry back", "The ferry runs again from Monday on.", "https://x.example/ferry", "2020-03-04", "A-1")
+    (b,) = articles(read(p, SourceSpec(path=str(p), fields=(("title", "link"),))))
+    assert b.title == "https://x.example/ferry"
 
 
 def test_unreadable_file_is_reported(tmp_path):

@@ -58,6 +58,8 @@ def test_ambiguous_words_offer_the_other_articles(searcher):
     ("https://example.org/never-saved", "No article in the archive has the link https://example.org/never-saved"),
     ("   ", USAGE),
     ("?!", USAGE),
+    ("http://a.com:99999/x", "No article in the archive has the link http://a.com:99999/x"),
+    ("http://[::1/x", "No article in the archive has the link http://[::1/x"),
 ])
 def test_nothing_found_says_what_was_looked_for(searcher, query, error):
     r = summary(query, searcher, 3)
@@ -91,3 +93,14 @@ def test_summarize_cli_json_and_stdin(sample_index):
     assert second["error"].startswith("No article in the archive matches") and second["article"] is None
     r = run_cli("--config", cfg, "summarize", "nothing like this exists anywhere zxqv")
     assert r.returncode == 1
+
+
+def test_summarize_by_the_exports_own_id(sample_index):
+    """The CMS's id (here `A-17` of tests' cms.jsonl) finds its article; --json says where it came from."""
+    cfg = sample_index.base_dir / "c.toml"
+    cfg.write_text(f'[index]\npath = "{sample_index.index_dir()}"\n')
+    r = run_cli("summarize", "--json", "A-17", "--config", cfg)  # --config after the sub-command too
+    assert r.returncode == 0, r.stderr
+    article = json.loads(r.stdout)["article"]
+    assert (article["title"], article["source"], article["record"]) == (
+        "Lighthouse keeper retires after forty years", "cms.jsonl", "A-17")
