@@ -31,9 +31,9 @@ QUESTIONS = ["why did IBM quit facial recognition?", "plane crash in Karaj", "Ro
 
 
 def main() -> int:
-    import waitress
 
-    from bot.app import create_app, wsgi
+    from bot import web
+    from bot.app import create_app
     from index.build import build
     from index.config import load, parse
     from index.embed import Embedder
@@ -51,7 +51,7 @@ def main() -> int:
     fake = FakeSlack()
     cfg = parse({"index": {"path": str(work / "idx")}, "slack": {"api_base_url": fake.api_url}}, ROOT)
     app = create_app(cfg, bot_token="xoxb-bench", signing_secret=SECRET, embedder=embedder)
-    server = waitress.create_server(wsgi(app), host="127.0.0.1", port=0, threads=16)
+    server = web.server(app, SECRET, "127.0.0.1", 0, threads=16)
     threading.Thread(target=server.run, daemon=True).start()
     url = f"http://127.0.0.1:{server.effective_port}/slack/events"
 

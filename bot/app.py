@@ -6,16 +6,18 @@ reply: the answer, "nothing in the archive", or an apology with an error id that
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, RateLimitErrorRetryHandler,
                                                    ServerErrorRetryHandler)
 
@@ -40,15 +42,63 @@ THINKING = "eyes"
 NOT_ENABLED = "Archivist isn't enabled in this channel. An admin can add it to `[slack] allowed_channels`."
 
 
+TOKEN_PREFIX = {"SLACK_BOT_TOKEN": "xoxb-", "SLACK_APP_TOKEN": "xapp-"}
+CONNECT_ATTEMPTS = 6  # at start: 2 + 4 + 8 + 16 + 32 s of waiting, then give up with a clear message
+
+
 class MissingToken(RuntimeError):
     pass
 
 
+class CannotStart(RuntimeError):
+    """Slack cannot be reached or refuses the token: one line says which and what to do."""
+
+
 def require_env(*names: str) -> dict[str, str]:
+    """The tokens, each present and of the right kind (a bot token where a bot token belongs)."""
     missing = [n for n in names if not os.environ.get(n)]
     if missing:
         raise MissingToken("\n".join(f"{n} is not set: it is {TOKEN_HELP[n]}." for n in missing))
+    wrong = [n for n in names if n in TOKEN_PREFIX and not os.environ[n].startswith(TOKEN_PREFIX[n])]
+    if wrong:
+        raise MissingToken("\n".join(f"{n} does not start with {TOKEN_PREFIX[n]}: it should be {TOKEN_HELP[n]}."
+                                      for n in wrong))
     return {n: os.environ[n] for n in names}
+
+
+FIRST_WAIT = 2.0
+
+
+def with_retries(what: str, call):
+    """`call()`, retried with backoff while Slack cannot be reached (one log line per wait); a refused
+    token or the last failed attempt raises CannotStart with one line."""
+    wait, attempts = FIRST_WAIT, CONNECT_ATTEMPTS
+    for attempt in range(1, attempts + 1):
+        try:
+            with _quiet("slack_sdk", "slack_bolt"):  # their own lines for each try would bury ours
+                return call()
+        except SlackApiError as e:
+            raise CannotStart(f"Slack refused to {what}: {e.response.get('error', e)} (check the tokens)") from None
+        except (OSError, SlackClientError) as e:  # URLError is an OSError; so are refused and reset connections
+            reason = getattr(e, "reason", None) or e
+            if attempt == attempts:
+                raise CannotStart(f"cannot {what}: Slack cannot be reached ({reason}); gave up after {attempts} "
+                                  "attempts") from None
+            log.warning("cannot %s: Slack cannot be reached (%s); retrying in %.0f s", what, reason, wait)
+            time.sleep(wait)
+            wait = min(2 * wait, 60.0)
+
+
+@contextlib.contextmanager
+def _quiet(*loggers: str):
+    saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in loggers]
+    for logger, _ in saved:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in saved:
+            logger.setLevel(level)
 
 
 def web_client(token: str, base_url: str) -> WebClient:
@@ -105,8 +155,10 @@ def error_blocks(doing: str) -> tuple[list[dict], str]:
 def create_app(cfg: Config, *, bot_token: str, signing_secret: str | None = None, embedder: Embedder | None = None,
                searcher: Searcher | None = None) -> App:
     client = web_client(bot_token, cfg.slack.api_base_url)
-    app = App(client=client, signing_secret=signing_secret or "unused-in-socket-mode",
-              request_verification_enabled=signing_secret is not None, process_before_response=False)
+    # Bolt checks the token with auth.test as it is made: at start, Slack may not be reachable yet
+    app = with_retries("check the bot token", lambda: App(
+        client=client, signing_secret=signing_secret or "unused-in-socket-mode",
+        request_verification_enabled=signing_secret is not None, process_before_response=False))
     searcher = searcher or Searcher.open(cfg, embedder)
     bot = Bot(cfg, searcher, Ledger(cfg.index_dir()), threading.Lock())
     app.bot = bot  # for the HTTP health check and for tests
@@ -194,10 +246,11 @@ def create_app(cfg: Config, *, bot_token: str, signing_secret: str | None = None
             ack()
             value = json.loads(body["actions"][0]["value"])
             channel, user = body["channel"]["id"], body["user"]["id"]
-            bot.ledger.feedback(user, channel, vote, value["q"], value["chunks"])
             message = body.get("message") or {}
-            client.chat_postEphemeral(channel=channel, user=user, thread_ts=message.get("thread_ts"),
-                                      text=f"Thanks, your {'👍' if vote == 'up' else '👎'} is recorded.")
+            reply_ts = message.get("ts") or body.get("container", {}).get("message_ts", "")
+            if bot.ledger.feedback(user, channel, reply_ts, vote, value["q"], value["chunks"]):
+                client.chat_postEphemeral(channel=channel, user=user, thread_ts=message.get("thread_ts"),
+                                          text=f"Thanks, your {'👍' if vote == 'up' else '👎'} is recorded.")
         return handler
 
     app.action("feedback_up")(on_feedback("up"))
@@ -218,35 +271,10 @@ def _react(client: WebClient, how: str, channel: str, ts: str) -> None:
         log.debug("reaction %s failed: %s", how, e)
 
 
-def wsgi(app: App):
-    """The HTTP side: Slack's requests at /slack/events, a health check at /healthz."""
-    from slack_bolt.adapter.wsgi import SlackRequestHandler
-
-    handler = SlackRequestHandler(app, path="/slack/events")
-
-    def application(environ, start_response):
-        if environ.get("PATH_INFO") == "/healthz":
-            bot = app.bot
-            bot.searcher.refresh()
-            body = json.dumps({"ok": True, "generation": int(bot.searcher.meta.get("generation", "0")),
-                               "articles": bot.searcher.store.count_articles()}).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
-        return handler(environ, start_response)
-
-    return application
-
-
-def serve_http(app: App, host: str, port: int, threads: int = 16) -> None:
-    """waitress: a production WSGI server, threaded, pure Python."""
-    from waitress import serve
-
-    log.warning("serving Slack requests on http://%s:%d/slack/events (health: /healthz)", host, port)
-    serve(wsgi(app), host=host, port=port, threads=threads, ident="archivist")
-
-
 def serve_socket(app: App, app_token: str) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     log.warning("connecting to Slack in Socket Mode")
-    SocketModeHandler(app, app_token).start()
+    handler = SocketModeHandler(app, app_token)
+    with_retries("open a Socket Mode connection", handler.connect)
+    threading.Event().wait()  # the connection's own threads answer; this one only keeps the process up

@@ -35,6 +35,12 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + ELLIPSIS
 
 
+def _fallback(text: str) -> str:
+    """The notification text that goes with the blocks: Slack parses it as mrkdwn too, so it is escaped
+    like them (an article titled "<!channel>" must not ping the channel from a notification)."""
+    return escape(_clip(" ".join(text.split()), MAX_FALLBACK))
+
+
 def _section(text: str) -> dict:
     return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, MAX_SECTION)}}
 
@@ -61,7 +67,7 @@ def answer_blocks(answer: Answer, offset: int = 0, asked: str = "") -> tuple[lis
     results reads the question in its thread as it was then."""
     question = escape(_clip(answer.query or answer.question, 200))  # filters are echoed on their own line
     if answer.error:
-        return [_section(escape(answer.error))], _clip(answer.error, MAX_FALLBACK)
+        return [_section(escape(answer.error))], _fallback(answer.error)
     filters = f" · filters: {escape(', '.join(answer.filters))}" if answer.filters else ""
     context = _context(f"Searched {answer.articles_searched:,} articles · index built {answer.index_date or 'unknown'}"
                        f"{filters}")
@@ -70,8 +76,7 @@ def answer_blocks(answer: Answer, offset: int = 0, asked: str = "") -> tuple[lis
         if answer.closest:
             lines.append("The closest articles:")
             lines += [f"• {link(c.url, c.title)}{' · ' + c.published if c.published else ''}" for c in answer.closest]
-        return [_section("\n".join(lines)), context], _clip(f"Nothing in the archive about: {answer.question}",
-                                                             MAX_FALLBACK)
+        return [_section("\n".join(lines)), context], _fallback(f"Nothing in the archive about: {answer.question}")
     blocks: list[dict] = []
     if answer.status == RELATED:
         # the subject is in the archive, the fact asked for is not: never pass a related quote off as the answer
@@ -84,7 +89,7 @@ def answer_blocks(answer: Answer, offset: int = 0, asked: str = "") -> tuple[lis
     n = len(answer.passages)
     what = "related passage" if answer.status == RELATED else "passage"
     fallback = f"{n} {what}{'s' if n != 1 else ''} from the archive about: {answer.question}"
-    return blocks[:MAX_BLOCKS], _clip(fallback, MAX_FALLBACK)
+    return blocks[:MAX_BLOCKS], _fallback(fallback)
 
 
 def _actions(answer: Answer, offset: int, asked: str) -> dict:
@@ -113,7 +118,7 @@ def _clip_value(doc: dict) -> str:
 def summary_blocks(reply: SummaryReply, shareable: bool = False) -> tuple[list[dict], str]:
     """(blocks, notification text) for a summary; `shareable` adds the "Share in channel" button."""
     if reply.error:
-        return [_section(escape(reply.error))], _clip(reply.error, MAX_FALLBACK)
+        return [_section(escape(reply.error))], _fallback(reply.error)
     s = reply.summary
     byline = _byline(s.site, s.published)
     body = "\n".join("> " + escape(x.text) for x in s.sentences)
@@ -127,7 +132,7 @@ def summary_blocks(reply: SummaryReply, shareable: bool = False) -> tuple[list[d
             {"type": "button", "action_id": "share_summary", "style": "primary",
              "text": {"type": "plain_text", "text": "Share in channel"},
              "value": json.dumps({"id": s.article_id, "q": reply.query[:500]})}]})
-    return blocks, _clip(f"Summary: {s.title}", MAX_FALLBACK)
+    return blocks, _fallback(f"Summary: {s.title}")
 
 
 # --- the terminal ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import argparse
 import calendar
 import json
 import logging
+import sqlite3
 import sys
 import time
 from dataclasses import asdict
@@ -143,6 +144,19 @@ def cmd_stats(cfg: Config, args) -> int:
     return 0
 
 
+def cmd_check(cfg: Config, args) -> int:
+    from index.check import check
+
+    findings = check(cfg.index_dir())
+    if args.json:
+        print(json.dumps({"index": str(cfg.index_dir()), "ok": all(f.ok for f in findings),
+                          "findings": [asdict(f) for f in findings]}))
+    else:
+        for f in findings:
+            print(f"{'ok' if f.ok else 'problem'}: {f.what}")
+    return 0 if all(f.ok for f in findings) else 1
+
+
 def _age(seconds: float) -> str:
     for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds >= size:
@@ -262,6 +276,7 @@ def cmd_summarize(cfg: Config, args) -> int:
 
 def cmd_serve(cfg: Config, args) -> int:
     from bot import app as slack
+    from bot import web
 
     try:
         if args.http:
@@ -274,11 +289,18 @@ def cmd_serve(cfg: Config, args) -> int:
     if open_searcher(cfg) is None:
         return 1
     logging.getLogger("archivist").setLevel(logging.INFO)
-    app = slack.create_app(cfg, bot_token=env["SLACK_BOT_TOKEN"], signing_secret=env.get("SLACK_SIGNING_SECRET"))
-    if args.http:
-        slack.serve_http(app, args.host, args.port)
-    else:
-        slack.serve_socket(app, env["SLACK_APP_TOKEN"])
+    try:
+        app = slack.create_app(cfg, bot_token=env["SLACK_BOT_TOKEN"], signing_secret=env.get("SLACK_SIGNING_SECRET"))
+        if args.http:
+            web.serve_http(app, env["SLACK_SIGNING_SECRET"], args.host, args.port)
+        else:
+            slack.serve_socket(app, env["SLACK_APP_TOKEN"])
+    except slack.CannotStart as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # the port is taken, or not ours to listen on
+        print(f"error: cannot serve on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -318,16 +340,26 @@ def cmd_chat(cfg: Config, args) -> int:
             continue
         if not interactive:
             show(f"you> {line}")
-        if line.startswith("/summarize"):
+        command = line.split(maxsplit=1)[0]
+        if command == "/summarize":
             reply = summary(line[len("/summarize"):], searcher, cfg.summary.sentences)
             blocks = summary_blocks(reply)[0]
         elif line in ("help", "/help", "?"):
             print(CHAT_HELP + "\n")
             continue
+        elif command.startswith("/"):
+            show(f"Unknown command {command}: the commands are /summarize and /help.\n")
+            continue
+        elif line == "more" and not last:
+            print("Ask a question first; `more` shows the next passages for it.\n")
+            continue
         else:
-            if line == "more" and last:
+            if line == "more":
                 question, before = last
                 a = answer(question, searcher, offset=offset, thread=before)
+                if not a.passages and not a.error:
+                    print("No more passages for that question.\n")
+                    continue
             else:
                 last, offset = (line, thread), 0
                 a = answer(line, searcher, thread=thread)
@@ -339,17 +371,22 @@ def cmd_chat(cfg: Config, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # --config and -v go before or after the sub-command; SUPPRESS keeps a sub-command's parser from
-    # overwriting a value given before it
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=argparse.SUPPRESS,
-                        help="TOML config (default ./config.toml, else $ARCHIVIST_CONFIG, else defaults)")
-    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="say more about what happens (progress details, debug logs)")
-    p = argparse.ArgumentParser(prog="archivist", description="Ask an archive of articles questions.", parents=[common])
-    p.set_defaults(config=None, verbose=False)
+    def common(config, verbose) -> argparse.ArgumentParser:
+        """--config and -v, taken before or after the sub-command: the sub-command's copies default to
+        SUPPRESS so that they never overwrite a value given before it (parents share Action objects,
+        hence one parser per default)."""
+        c = argparse.ArgumentParser(add_help=False)
+        c.add_argument("--config", default=config,
+                       help="TOML config (default ./config.toml, else $ARCHIVIST_CONFIG, else defaults)")
+        c.add_argument("-v", "--verbose", action="store_true", default=verbose,
+                       help="say more about what happens (progress details, debug logs)")
+        return c
+
+    p = argparse.ArgumentParser(prog="archivist", description="Ask an archive of articles questions.",
+                                parents=[common(None, False)])
     sub = p.add_subparsers(dest="command", required=True)
-    add = lambda name, **kw: sub.add_parser(name, parents=[common], **kw)  # noqa: E731
+    after = common(argparse.SUPPRESS, argparse.SUPPRESS)
+    add = lambda name, **kw: sub.add_parser(name, parents=[after], **kw)  # noqa: E731
 
     b = add("build", help="index the configured sources (or those given); incremental")
     b.add_argument("sources", nargs="*", help="files, folders or globs to add or update instead of the configured "
@@ -367,6 +404,10 @@ def main(argv: list[str] | None = None) -> int:
     s = add("stats", help="articles, chunks, model, index age, date range")
     s.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     s.set_defaults(func=cmd_stats)
+
+    k = add("check", help="verify the index: SQLite integrity, FAISS against the chunks, counts, manifest")
+    k.add_argument("--json", action="store_true", help="print the findings as one JSON object")
+    k.set_defaults(func=cmd_check)
 
     a = add("ask", help="answer a question from the index; '-' reads one per line from stdin")
     a.add_argument("question", nargs="+")
@@ -398,12 +439,20 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: config: {e}", file=sys.stderr)
         return 2
+    from index.store import DB_NAME, StoreError, damaged
+
     try:
         return args.func(cfg, args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except StoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except sqlite3.DatabaseError as e:  # damage SQLite meets only when it reads that far into the file
+        print(f"error: {damaged(cfg.index_dir() / DB_NAME, e)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

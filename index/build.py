@@ -56,8 +56,11 @@ def shown_path(path: Path, base_dir: Path) -> str:
 
 class _Lock:
     def __init__(self, index_dir: Path):
-        index_dir.mkdir(parents=True, exist_ok=True)
-        self.f = open(index_dir / "build.lock", "w")
+        try:
+            index_dir.mkdir(parents=True, exist_ok=True)
+            self.f = open(index_dir / "build.lock", "w")
+        except OSError as e:
+            raise BuildError(f"cannot use {index_dir} as the index folder: {e.strerror or e}") from None
 
     def __enter__(self):
         try:
@@ -179,6 +182,9 @@ def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: boo
 
     bar = _Progress(progress)
     say = report or bar.write
+    broken = _broken_faiss(store, index_dir, meta)
+    if broken:
+        say(f"warning: {broken}; rebuilding it from the database (nothing is embedded again)")
     seen: set[str] = set()
     failed_paths: set[str] = set()
     errors: list[str] = []
@@ -283,11 +289,11 @@ def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: boo
     kind_changed = meta.get("faiss_kind", "flat") != vectors.kind_for(
         store.counts()["chunks"], cfg.index.faiss, cfg.index.approximate_above) if meta else False
     changed = (bool(publish or removed or moved) or not same_model or not same_readers or kind_changed
-               or files != store.file_signatures())
+               or files != store.file_signatures() or bool(broken))
     if changed:
-        _publish(cfg, store, index_dir, embedder, meta, key, same_model, publish, removed, moved, files)
-    elif not (index_dir / MANIFEST).is_file() and meta:
-        _write_manifest(store, index_dir)
+        _publish(cfg, store, index_dir, embedder, meta, key, same_model and not broken, publish, removed, moved, files)
+    elif meta:
+        _write_manifest(store, index_dir)  # repairs a missing or edited manifest; a no-op otherwise
     return BuildSummary(
         added=added, updated=updated, unchanged=unchanged, removed=len(removed), failed=len(errors),
         chunks_embedded=embedded_chunks, seconds=time.monotonic() - t0, errors=tuple(errors),
@@ -295,8 +301,22 @@ def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: boo
     )
 
 
-def _publish(cfg, store: Store, index_dir: Path, embedder: Embedder, meta: dict, key: str, same_model: bool,
+def _broken_faiss(store: Store, index_dir: Path, meta: dict) -> str:
+    """Why the published vector file cannot be used ('' when it can): the database is the truth, and
+    FAISS is rebuilt from it whenever it is missing, damaged or out of step."""
+    if not meta.get("faiss_file"):
+        return ""
+    try:
+        vectors.load_checked(index_dir / meta["faiss_file"], store.counts()["chunks"], int(meta.get("dim", "0")),
+                             mmap=True)
+    except vectors.Damaged as e:
+        return str(e)
+    return ""
+
+
+def _publish(cfg, store: Store, index_dir: Path, embedder: Embedder, meta: dict, key: str, trust_faiss: bool,
              publish: list[tuple[str, str]], removed: list[str], moved: list[Article], files) -> None:
+    """Publish the build. Without `trust_faiss` (another model, or a damaged file) FAISS is built from SQLite."""
     store.begin_publish()
     try:
         replaced = [aid for aid, _ in publish]
@@ -307,8 +327,8 @@ def _publish(cfg, store: Store, index_dir: Path, embedder: Embedder, meta: dict,
         faiss_file = meta.get("faiss_file", "")
         counts = store.counts()
         kind = vectors.kind_for(counts["chunks"], cfg.index.faiss, cfg.index.approximate_above)
-        if gone or new_ids or not same_model or not faiss_file or kind != meta.get("faiss_kind", "flat"):
-            index = _next_faiss(store, index_dir, meta, same_model, gone, new_ids, new_vecs, counts["chunks"], kind)
+        if gone or new_ids or not trust_faiss or not faiss_file or kind != meta.get("faiss_kind", "flat"):
+            index = _next_faiss(store, index_dir, meta, trust_faiss, gone, new_ids, new_vecs, counts["chunks"], kind)
             generation += 1
             faiss_file = f"vectors-{generation}.faiss"
             vectors.save(index, index_dir / faiss_file)
@@ -330,12 +350,12 @@ def _publish(cfg, store: Store, index_dir: Path, embedder: Embedder, meta: dict,
     _write_manifest(store, index_dir)
 
 
-def _next_faiss(store: Store, index_dir: Path, meta: dict, same_model: bool, gone, new_ids, new_vecs, total: int,
+def _next_faiss(store: Store, index_dir: Path, meta: dict, trust_faiss: bool, gone, new_ids, new_vecs, total: int,
                 kind: str):
     """Update the published FAISS index in memory; rebuild it from SQLite (no re-embedding) when it
     cannot be trusted or the archive's size calls for another kind of index."""
     current = index_dir / meta.get("faiss_file", "-")
-    if same_model and current.is_file() and meta.get("faiss_kind", "flat") == kind:
+    if trust_faiss and current.is_file() and meta.get("faiss_kind", "flat") == kind:
         try:
             index = vectors.load(current)
             vectors.update(index, gone, new_ids, new_vecs)
@@ -349,6 +369,12 @@ def _next_faiss(store: Store, index_dir: Path, meta: dict, same_model: bool, gon
 
 
 def _write_manifest(store: Store, index_dir: Path) -> None:
+    text = manifest_json(store.meta(), store.counts())
+    try:
+        if (index_dir / MANIFEST).read_text() == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
     tmp = index_dir / (MANIFEST + ".tmp")
-    tmp.write_text(manifest_json(store.meta(), store.counts()))
+    tmp.write_text(text)
     os.replace(tmp, index_dir / MANIFEST)

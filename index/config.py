@@ -1,6 +1,7 @@
 """Configuration: TOML file -> frozen dataclasses. Every key has a default that works with no file."""
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -125,17 +126,31 @@ def _section(cls: type, raw: Any, name: str) -> Any:
     for key, value in raw.items():
         default = getattr(cls(), key)
         if isinstance(default, tuple):
-            if not isinstance(value, list):
-                raise ConfigError(f"[{name}] {key} must be a list")
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"[{name}] {key} must be a list of strings, not {value!r}")
             value = tuple(value)
         elif type(default) is float and type(value) is int:
             value = float(value)
         elif type(value) is not type(default):
             raise ConfigError(f"[{name}] {key} must be {type(default).__name__}, not {value!r}")
+        if type(default) is float and not math.isfinite(value):
+            raise ConfigError(f"[{name}] {key} must be a number, not {value}")
         if type(default) in (int, float) and value < 0 or type(default) is int and value == 0:
             raise ConfigError(f"[{name}] {key} must be positive, not {value}")
+        high = _AT_MOST.get((name, key))
+        if high is not None and value > high:
+            raise ConfigError(f"[{name}] {key} must be at most {high}, not {value}")
         values[key] = value
     return cls(**values)
+
+
+# upper bounds where a larger value breaks something (Slack's block limits, memory) or is meaningless
+_AT_MOST = {
+    ("search", "top_k"): 20, ("search", "dense_weight"): 1.0, ("search", "keyword_weight"): 1.0,
+    ("search", "min_similarity"): 1.0, ("search", "min_answer"): 1.0, ("search", "candidates"): 10_000,
+    ("search", "max_quote_chars"): 2_500, ("index", "max_article_mb"): 1_024, ("index", "batch_size"): 4_096,
+    ("summary", "sentences"): 20, ("chunking", "max_words"): 2_000,
+}
 
 
 def _source(raw: Any, i: int) -> SourceSpec:
@@ -148,7 +163,8 @@ def _source(raw: Any, i: int) -> SourceSpec:
     if fmt not in FORMATS:
         raise ConfigError(f"[[sources]] entry {i + 1}: format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     mapping = raw.get("fields", {})
-    if not isinstance(mapping, dict) or set(mapping) - set(FIELD_NAMES):
+    if not isinstance(mapping, dict) or set(mapping) - set(FIELD_NAMES) or not all(
+            isinstance(v, str) for v in mapping.values()):
         raise ConfigError(
             f"[[sources]] entry {i + 1}: fields maps our names ({', '.join(FIELD_NAMES)}) to the export's"
         )
@@ -164,6 +180,8 @@ def parse(data: dict[str, Any], base_dir: Path) -> Config:
     unknown = set(data) - {"index", "chunking", "search", "summary", "slack", "sources"}
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
+    if not isinstance(data.get("sources", []), list):
+        raise ConfigError("sources must be [[sources]] tables, each with a path")
     cfg = Config(
         index=_section(IndexSettings, data.get("index"), "index"),
         chunking=_section(ChunkSettings, data.get("chunking"), "chunking"),
@@ -183,7 +201,21 @@ def parse(data: dict[str, Any], base_dir: Path) -> Config:
         raise ConfigError(f"[search] mode must be one of {', '.join(MODES)}, not {cfg.search.mode!r}")
     if cfg.chunking.target_words > cfg.chunking.max_words:
         raise ConfigError("[chunking] target_words must not exceed max_words")
+    if cfg.index.model != "bundled" and not (cfg.resolve(cfg.index.model) / "config.json").is_file():
+        raise ConfigError(f"[index] model: {cfg.resolve(cfg.index.model)} is not a sentence-transformers model folder "
+                          '(no config.json); use "bundled" or a local model folder')
+    blocked = _file_above(cfg.index_dir())
+    if blocked:
+        raise ConfigError(f"[index] path: {cfg.index_dir()} cannot be a folder, {blocked} is a file")
     return cfg
+
+
+def _file_above(path: Path) -> Path | None:
+    """The first existing part of a path, if it is a file (an index cannot be made under a file)."""
+    for p in (path, *path.parents):
+        if p.exists():
+            return p if not p.is_dir() else None
+    return None
 
 
 def load(path: str | None = None) -> Config:

@@ -17,7 +17,7 @@ from index.config import SearchSettings
 from index.embed import Embedder
 from index.filters import Filters
 from index.records import Hit
-from index.store import Store, filter_sql
+from index.store import Store, StoreError, filter_sql
 
 log = logging.getLogger("archivist.search")
 
@@ -99,14 +99,20 @@ class Searcher:
                 if generation == self._generation:
                     return False
                 faiss_file = meta.get("faiss_file", "")
-                try:
-                    index = vectors.load(self.index_dir / faiss_file, mmap=True) if faiss_file else vectors.empty(384)
-                except RuntimeError:
-                    if attempt == 2:
-                        raise
-                    continue  # a build published again and removed that file meanwhile: read the newer one
-                self._faiss, self._generation, self.meta = index, generation, meta
                 counts = self.store.counts()  # once per generation, not once per question
+                try:
+                    index = vectors.load_checked(self.index_dir / faiss_file, counts["chunks"], int(meta.get("dim", "0")),
+                                                 mmap=True) if faiss_file else vectors.empty(384)
+                except vectors.Damaged as e:
+                    if attempt < 2:
+                        continue  # a build published again and removed that file meanwhile: read the newer one
+                    why = f"{e}; run `archivist build` to rebuild it from the database (nothing is embedded again)"
+                    if self._faiss is None:
+                        raise StoreError(why) from None
+                    log.error("error: %s; still answering from generation %d", why, self._generation)
+                    self._generation = generation  # say it once, not at every question
+                    return False
+                self._faiss, self._generation, self.meta = index, generation, meta
                 self._chunks, self.articles = counts["chunks"], counts["articles"]
                 log.info("using index generation %d (%s)", generation, faiss_file)
                 return True

@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS bot_turns (channel TEXT NOT NULL, thread_ts TEXT NOT 
     at REAL NOT NULL, question TEXT NOT NULL, article_ids TEXT NOT NULL, PRIMARY KEY (channel, thread_ts, ts));
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL, channel TEXT NOT NULL, vote TEXT NOT NULL,
-    question TEXT NOT NULL, chunk_ids TEXT NOT NULL
+    question TEXT NOT NULL, chunk_ids TEXT NOT NULL, message TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS staged_articles (
     model_key TEXT NOT NULL, {", ".join(c + " TEXT NOT NULL" for c in _ARTICLE_COLS)},
@@ -68,6 +68,21 @@ class StoreError(RuntimeError):
     pass
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring tables of an older index up to this version's (CREATE IF NOT EXISTS adds no columns)."""
+    if "message" not in {r[1] for r in conn.execute("PRAGMA table_info(feedback)")}:
+        conn.execute("ALTER TABLE feedback ADD COLUMN message TEXT NOT NULL DEFAULT ''")
+    # one vote per person, reply and direction, however often Slack delivers the click
+    conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS feedback_once ON feedback(user, channel, message, vote) "
+                 "WHERE message != ''")
+
+
+def damaged(path: Path, e: Exception) -> str:
+    """What to say when SQLite finds the database damaged."""
+    return (f"the database {path} is damaged ({e}); run `archivist check` for details, or move the index folder "
+            "away and run `archivist build` to build it again")
+
+
 class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path):
         self.conn = conn
@@ -75,20 +90,35 @@ class Store:
 
     @classmethod
     def open(cls, index_dir: Path, readonly: bool = False) -> "Store":
+        """The index's database. A missing, empty or damaged one is a StoreError that says which file
+        and what to do, never a raw sqlite3 error."""
         path = index_dir / DB_NAME
-        if readonly:
-            if not path.is_file():
-                raise StoreError(f"no index at {index_dir} (run `archivist build` first)")
-            # autocommit: no statement may leave a read transaction open, or the reader would keep
-            # an old snapshot and never see a newly published index
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
-        else:
-            index_dir.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a killed process
-            conn.executescript(SCHEMA)
-        conn.execute("PRAGMA busy_timeout=10000")
+        if index_dir.exists() and not index_dir.is_dir():
+            raise StoreError(f"the index path {index_dir} is a file, not a folder")
+        try:
+            if readonly:
+                if not path.is_file():
+                    raise StoreError(f"no index at {index_dir} (run `archivist build` first)")
+                # autocommit: no statement may leave a read transaction open, or the reader would keep
+                # an old snapshot and never see a newly published index
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
+                conn.execute("PRAGMA busy_timeout=10000")
+                if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+                    conn.close()
+                    raise StoreError(f"{path} is empty or not an Archivist index (run `archivist build` to make one)")
+                conn.execute("SELECT count(*) FROM meta").fetchone()
+            else:
+                index_dir.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+                conn.execute("PRAGMA busy_timeout=10000")
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a killed process
+                conn.executescript(SCHEMA)
+                _migrate(conn)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(damaged(path, e)) from None
+        except OSError as e:
+            raise StoreError(f"cannot open the index at {index_dir}: {e.strerror or e}") from None
         return cls(conn, path)
 
     def close(self) -> None:
@@ -436,12 +466,15 @@ class Ledger:
             cited += [a for a in json.loads(ids) if a not in cited]
         return Thread(tuple(q for q, _ in rows), tuple(cited[:MAX_THREAD_ARTICLES]))
 
-    def feedback(self, user: str, channel: str, vote: str, question: str, chunk_ids: list[int]) -> int:
+    def feedback(self, user: str, channel: str, message: str, vote: str, question: str, chunk_ids: list[int]) -> bool:
+        """Record a vote on a reply (`message`: its ts); False when this person's same vote on it is
+        already recorded (a replayed or repeated click)."""
         with self._lock, self.store.transaction():
             cur = self.conn.execute(
-                "INSERT INTO feedback (at, user, channel, vote, question, chunk_ids) VALUES (?, ?, ?, ?, ?, ?)",
-                (now_iso(), user, channel, vote, question, json.dumps(chunk_ids)))
-            return int(cur.lastrowid)
+                "INSERT OR IGNORE INTO feedback (at, user, channel, message, vote, question, chunk_ids) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (now_iso(), user, channel, message, vote, question, json.dumps(chunk_ids)))
+            return cur.rowcount == 1
 
     def close(self) -> None:
         self.store.close()

@@ -89,6 +89,38 @@ def load(path: Path, mmap: bool = False) -> faiss.Index:
     return faiss.read_index(str(path))
 
 
+class Damaged(RuntimeError):
+    """The vector file is missing, unreadable or out of step with the database."""
+
+
+def load_checked(path: Path, chunks: int, dim: int, mmap: bool = False) -> faiss.Index:
+    """`load`, and the index must hold as many vectors of the stated dimension as the database holds
+    chunks: a truncated, overwritten or stale file is as bad as a missing one."""
+    if not path.is_file():
+        raise Damaged(f"the vector file {path.name} is missing")
+    try:
+        index = load(path, mmap=mmap)
+    except RuntimeError:
+        raise Damaged(f"the vector file {path.name} is damaged (FAISS cannot read it)") from None
+    if index.ntotal != chunks or (dim and index.d != dim):
+        raise Damaged(f"the vector file {path.name} is out of step with the database "
+                      f"({index.ntotal} vectors of {index.d} dimensions; the database has {chunks} of {dim})")
+    return index
+
+
+def ids(index: faiss.Index) -> np.ndarray:
+    """The chunk ids an index holds, sorted."""
+    index = faiss.downcast_index(index)
+    if isinstance(index, faiss.IndexIVF):
+        lists = index.invlists
+        found = [faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy() for i in range(index.nlist)
+                 if lists.list_size(i)]
+        out = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    else:
+        out = faiss.vector_to_array(index.id_map)
+    return np.sort(out)
+
+
 def search(index: faiss.Index, query: np.ndarray, k: int, allowed: list[int] | None = None,
            nprobe: int = 32) -> list[tuple[int, float]]:
     """(chunk_id, inner product) of the k nearest, best first; only among `allowed` ids when given."""

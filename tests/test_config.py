@@ -43,6 +43,13 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path):
     ({"sources": [{"path": "x", "format": "pdf"}]},
      "[[sources]] entry 1: format must be one of auto, html, warc, text, markdown, jsonl, csv, not 'pdf'"),
     ({"extra": {}}, "unknown section(s): extra"),
+    ({"sources": 5}, "sources must be [[sources]] tables, each with a path"),
+    ({"search": {"dense_weight": float("nan")}}, "[search] dense_weight must be a number, not nan"),
+    ({"search": {"top_k": 500}}, "[search] top_k must be at most 20, not 500"),
+    ({"slack": {"allowed_channels": [1, 2]}}, "[slack] allowed_channels must be a list of strings, not [1, 2]"),
+    ({"sources": [{"path": "x", "fields": {"title": 5}}]},
+     "[[sources]] entry 1: fields maps our names (id, title, text, url, published, author, site) to the export's"),
+    ({"sources": [{"path": "x", "follow_symlinks": "yes"}]}, "[[sources]] entry 1: follow_symlinks must be true or false"),
 ])
 def test_bad_values_are_clear_errors(data, message):
     with pytest.raises(ConfigError) as e:
@@ -55,3 +62,23 @@ def test_unreadable_toml_names_the_file(tmp_path):
     p.write_text("[index\n")
     with pytest.raises(ConfigError, match=r"c\.toml: "):
         load(str(p))
+
+
+def test_paths_that_cannot_work_are_refused_at_load(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ConfigError) as e:
+        parse({"index": {"path": "afile/idx"}}, tmp_path)
+    assert str(e.value) == f"[index] path: {tmp_path}/afile/idx cannot be a folder, {tmp_path}/afile is a file"
+    with pytest.raises(ConfigError) as e:
+        parse({"index": {"model": "models/nope"}}, tmp_path)
+    assert str(e.value) == (f"[index] model: {tmp_path}/models/nope is not a sentence-transformers model folder "
+                            '(no config.json); use "bundled" or a local model folder')
+
+
+def test_config_errors_are_one_line_from_every_command(tmp_path):
+    from conftest import run_cli
+
+    (tmp_path / "config.toml").write_text("sources = 5\n")
+    for command in ("stats", "build", "ask x"):
+        r = run_cli(*command.split(), cwd=tmp_path)
+        assert (r.returncode, r.stderr) == (2, "error: config: sources must be [[sources]] tables, each with a path\n")

@@ -1,7 +1,6 @@
 """Hostile input: no file stops a build, blows up memory, forges a message or leaks outside the archive.
 The files are made by tests/hostile_files.py in a temp folder; the build is the real one."""
 import os
-import resource
 import sqlite3
 import subprocess
 import sys

@@ -16,7 +16,8 @@ import pytest
 
 from conftest import run_cli
 from fakeslack import BOT_USER, TEAM, FakeSlack, SocketModeServer, signed
-from bot.app import create_app, wsgi
+from bot import web
+from bot.app import TOKEN_HELP, create_app
 from index.build import build
 from index.config import parse
 from index.search import Searcher
@@ -33,8 +34,6 @@ def next_ts() -> str:
 @pytest.fixture(scope="module")
 def slack_env(tmp_path_factory, sample_index, embedder):
     """A private copy of the sample index (plus a hostile article), the app served by waitress."""
-    import waitress
-
     root = tmp_path_factory.mktemp("slack")
     shutil.copytree(sample_index.index_dir(), root / "idx")
     hostile = root / "hostile"
@@ -54,7 +53,7 @@ def slack_env(tmp_path_factory, sample_index, embedder):
         "allowed_channels": ["C1", "C2", "CTHREAD", "CBIG"], "api_base_url": fake.api_url}}, root)
     searcher = Searcher(cfg.index_dir(), embedder, cfg.search)
     app = create_app(cfg, bot_token="xoxb-test", signing_secret=SECRET, searcher=searcher)
-    server = waitress.create_server(wsgi(app), host="127.0.0.1", port=0, threads=8)
+    server = web.server(app, SECRET, "127.0.0.1", 0, threads=8)
     threading.Thread(target=server.run, daemon=True).start()
     env = {"url": f"http://127.0.0.1:{server.effective_port}", "fake": fake, "cfg": cfg, "union": union,
            "root": root, "app": app, "searcher": searcher}
@@ -211,6 +210,16 @@ def test_archived_text_cannot_ping_or_forge_links(slack_env):
     blob = json.dumps(reply.args["blocks"])
     assert "&lt;!channel&gt;" in blob and "&lt;https://evil.example|click here for details&gt;" in blob
     assert "<!channel>" not in blob and "<https://evil.example" not in blob and "&amp; stay calm" in blob
+    assert "<" not in reply.args["text"]  # the notification text is escaped like the blocks
+
+
+def test_a_question_typed_with_entities_is_not_echoed_as_a_ping(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    # the user typed "&lt;!channel&gt; zxqv": Slack escapes their & once more
+    event(slack_env, mention("C1", "&amp;lt;!channel&amp;gt; zxqv qqqw", ts))
+    [reply] = replies(fake, "C1", ts)
+    assert "<!channel>" not in all_text(reply)
+    assert "&amp;lt;!channel&amp;gt; zxqv qqqw" in reply.args["text"]
 
 
 def test_a_channel_that_is_not_allowed_gets_a_private_note(slack_env):
@@ -245,10 +254,8 @@ def test_a_500_then_success_is_delivered_once(slack_env):
 def test_a_failing_search_ends_in_the_error_reply_with_a_logged_id(slack_env, caplog):
     fake, ts = slack_env["fake"], next_ts()
     db = sqlite3.connect(slack_env["cfg"].index_dir() / "archive.sqlite")
-    meta = dict(db.execute("SELECT key, value FROM meta"))
-    # the index points at a FAISS file that is not there: reading it fails in the real search path
-    db.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(int(meta["generation"]) + 50),))
-    db.execute("UPDATE meta SET value = 'vectors-gone.faiss' WHERE key = 'faiss_file'")
+    # the keyword index is gone: the real search path fails on it
+    db.execute("ALTER TABLE chunks_fts RENAME TO chunks_fts_away")
     db.commit()
     try:
         with caplog.at_level(logging.ERROR, logger="archivist.bot"):
@@ -257,6 +264,29 @@ def test_a_failing_search_ends_in_the_error_reply_with_a_logged_id(slack_env, ca
         m = re.search(r"error id `([0-9a-f]{8})`", reply.args["text"])
         assert reply.args["text"].startswith("Sorry, something went wrong while answering.") and m
         assert any(m.group(1) in r.getMessage() and r.exc_info for r in caplog.records)
+    finally:
+        db.execute("ALTER TABLE chunks_fts_away RENAME TO chunks_fts")
+        db.commit()
+        db.close()
+
+
+def test_a_vector_file_lost_while_serving_keeps_the_bot_answering(slack_env, caplog):
+    """A new generation whose FAISS file is missing: the bot answers from the index it has and says
+    once, in the log, what is wrong and what to run."""
+    fake, ts = slack_env["fake"], next_ts()
+    db = sqlite3.connect(slack_env["cfg"].index_dir() / "archive.sqlite")
+    meta = dict(db.execute("SELECT key, value FROM meta"))
+    db.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(int(meta["generation"]) + 50),))
+    db.execute("UPDATE meta SET value = 'vectors-gone.faiss' WHERE key = 'faiss_file'")
+    db.commit()
+    try:
+        with caplog.at_level(logging.ERROR, logger="archivist.search"):
+            event(slack_env, mention("C1", "why did IBM quit facial recognition?", ts))
+            [reply] = replies(fake, "C1", ts)
+        assert IBM in all_text(reply)
+        assert [r.getMessage() for r in caplog.records if "vectors-gone" in r.getMessage()] == [
+            "error: the vector file vectors-gone.faiss is missing; run `archivist build` to rebuild it from the "
+            f"database (nothing is embedded again); still answering from generation {meta['generation']}"]
     finally:
         db.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (meta["generation"],))
         db.execute("UPDATE meta SET value = ? WHERE key = 'faiss_file'", (meta["faiss_file"],))
@@ -290,6 +320,64 @@ def test_unsigned_or_stale_requests_get_401_and_nothing_is_posted(slack_env, kin
     assert status == 401
     settle()
     assert not [c for c in fake.calls if c.args.get("thread_ts") == ts or c.args.get("timestamp") == ts]
+
+
+def raw_post(env, body: bytes, headers: dict) -> int:
+    req = urllib.request.Request(env["url"] + "/slack/events", data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+@pytest.mark.parametrize("body, headers", [
+    (b'{"type": "event_callback", "event": {', {"Content-Type": "application/json"}),
+    (b'{"type": "url_verification"}', {"Content-Type": "application/json", "X-Slack-Request-Timestamp": "soon",
+                                        "X-Slack-Signature": "v0=00"}),
+    (b"payload=%7B%22type", {"Content-Type": "application/x-www-form-urlencoded"}),
+    (b"\xff\xfe", {"Content-Type": "application/json", "X-Slack-Request-Timestamp": "1", "X-Slack-Signature": "v0=1"}),
+])
+def test_malformed_unsigned_requests_get_401_before_anything_is_parsed(slack_env, caplog, body, headers):
+    with caplog.at_level("ERROR"):
+        assert raw_post(slack_env, body, headers) == 401
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback in the log
+
+
+def test_huge_bodies_are_refused_unread(slack_env):
+    assert raw_post(slack_env, b"x" * (3 * 2**20), {"Content-Type": "application/json"}) == 413
+
+
+def test_slow_clients_do_not_starve_signed_events(slack_env):
+    """110 connections trickling a request byte by byte (more than waitress's default limit of 100):
+    the health check and a signed question still get through at once, and idle ones are closed."""
+    import socket
+
+    host, port = slack_env["url"].removeprefix("http://").split(":")
+    slow = []
+    for _ in range(110):
+        sock = socket.create_connection((host, int(port)), timeout=5)
+        sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        slow.append(sock)
+    try:
+        t0 = time.monotonic()
+        with urllib.request.urlopen(slack_env["url"] + "/healthz", timeout=5) as r:
+            assert r.status == 200
+        fake, ts = slack_env["fake"], next_ts()
+        status, _, _ = event(slack_env, mention("C1", "Robert Mugabe", ts))
+        assert status == 200 and time.monotonic() - t0 < 5
+        assert replies(fake, "C1", ts)
+        time.sleep(web.CHANNEL_TIMEOUT + 2 * web.CLEANUP_INTERVAL + 1)
+        closed = 0
+        for sock in slow:
+            try:
+                closed += sock.recv(1) == b""
+            except OSError:
+                closed += 1
+        assert closed == len(slow)  # idle for longer than the channel timeout: hung up on
+    finally:
+        for sock in slow:
+            sock.close()
 
 
 def test_healthz(slack_env):
@@ -367,6 +455,22 @@ def test_feedback_is_recorded_and_acknowledged(slack_env):
     assert json.loads(rows[-1][4]) == json.loads(buttons["feedback_down"]["value"])["chunks"]
 
 
+def test_a_replayed_vote_is_recorded_once(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    event(slack_env, mention("C1", "Robert Mugabe", ts))
+    [reply] = replies(fake, "C1", ts)
+    up = next(e for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]
+              if e["action_id"] == "feedback_up")
+    for _ in range(5):  # Slack (or an attacker) delivering the same click again
+        assert action(slack_env, "feedback_up", up["value"], message={"ts": "9.9", "thread_ts": ts})[0] == 200
+    fake.wait_for("chat.postEphemeral", where=lambda c: c.args.get("thread_ts") == ts)
+    settle()
+    assert len([c for c in fake.calls if c.method == "chat.postEphemeral" and c.args.get("thread_ts") == ts]) == 1
+    db = sqlite3.connect(slack_env["cfg"].index_dir() / "archive.sqlite")
+    assert db.execute("SELECT count(*) FROM feedback WHERE message = '9.9' AND vote = 'up'").fetchone() == (1,)
+    db.close()
+
+
 # --- Socket Mode ---------------------------------------------------------------------------------
 
 def test_socket_mode_answers_once_and_acks_every_envelope(slack_env):
@@ -405,3 +509,33 @@ def test_serve_without_tokens_says_which_variable_and_where_to_get_it(tmp_path):
     assert "SLACK_APP_TOKEN is not set" in r.stderr
     r = run_cli("serve", "--http", env={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": ""})
     assert r.returncode == 2 and "SLACK_SIGNING_SECRET is not set" in r.stderr
+
+
+def test_serve_checks_token_shapes_at_start():
+    r = run_cli("serve", env={"SLACK_BOT_TOKEN": "xapp-1-wrong-kind", "SLACK_APP_TOKEN": "xoxb-2"})
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [
+        "error: SLACK_BOT_TOKEN does not start with xoxb-: it should be " + TOKEN_HELP["SLACK_BOT_TOKEN"] + ".",
+        "SLACK_APP_TOKEN does not start with xapp-: it should be " + TOKEN_HELP["SLACK_APP_TOKEN"] + "."]
+
+
+def test_slack_unreachable_at_start_is_retried_then_one_clear_line(slack_env, monkeypatch, caplog):
+    import socket
+
+    from bot import app as slack
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = parse({"index": {"path": str(slack_env["cfg"].index_dir())},
+                 "slack": {"api_base_url": f"http://127.0.0.1:{port}/api/"}}, slack_env["root"])
+    monkeypatch.setattr(slack, "CONNECT_ATTEMPTS", 3)
+    monkeypatch.setattr(slack, "FIRST_WAIT", 0.05)
+    with caplog.at_level(logging.WARNING):
+        with pytest.raises(slack.CannotStart) as e:
+            create_app(cfg, bot_token="xoxb-test", signing_secret=SECRET, searcher=slack_env["searcher"])
+    assert str(e.value) == ("cannot check the bot token: Slack cannot be reached ([Errno 111] Connection refused); "
+                            "gave up after 3 attempts")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"cannot check the bot token: Slack cannot be reached ([Errno 111] Connection refused); retrying in {w} s"
+        for w in ("0", "0")]
