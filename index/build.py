@@ -75,9 +75,36 @@ class _Lock:
 
 
 _DONE = object()
+QUEUE_CHARS = 32 * 2**20  # article text read ahead of the encoder, at most (plus the one article that overflows it)
 
 
-def _produce(cfg: Config, signatures: dict[str, tuple[int, int]], out: queue.Queue) -> None:
+class _TextQueue:
+    """The reader's queue to the build, bounded by the text it holds rather than by a count of items:
+    512 articles of 9 MB each would otherwise sit in memory while the encoder catches up."""
+
+    def __init__(self, max_chars: int = QUEUE_CHARS):
+        self.items: queue.Queue = queue.Queue()
+        self.room = threading.Condition()
+        self.held, self.max_chars = 0, max_chars
+
+    def put(self, item) -> None:
+        size = len(item.text) if isinstance(item, Article) else 0
+        with self.room:
+            while self.held and self.held + size > self.max_chars:
+                self.room.wait()
+            self.held += size
+        self.items.put(item)
+
+    def get(self):
+        item = self.items.get()
+        if isinstance(item, Article):
+            with self.room:
+                self.held -= len(item.text)
+                self.room.notify_all()
+        return item
+
+
+def _produce(cfg: Config, signatures: dict[str, tuple[int, int]], out: _TextQueue) -> None:
     """Reader thread: every file's articles and errors, or ("skip", path) for a file unchanged on disk."""
     max_bytes = cfg.index.max_article_mb * 2**20
     try:
@@ -243,7 +270,7 @@ def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: boo
     for aid, (_, src, _) in states.items():
         by_source.setdefault(src, []).append(aid)
 
-    q: queue.Queue = queue.Queue(maxsize=512)
+    q = _TextQueue()
     reader = threading.Thread(target=_produce, args=(cfg, signatures, q), daemon=True, name="archivist-reader")
     reader.start()
     while True:

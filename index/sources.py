@@ -71,15 +71,15 @@ def discover(specs: tuple[SourceSpec, ...], base_dir: Path) -> Iterator[tuple[Pa
             continue
         inside = folder.resolve() if folder is not None and not spec.follow_symlinks else None
         for path in found:
+            if spec.format == "auto" and format_of(path) is None:
+                if rank == 2:
+                    yield SourceError(str(path), "unknown file type; set format in its [[sources]] entry")
+                continue  # folders hold other files too (images, styles); those are not articles
             if inside is not None and not path.resolve().is_relative_to(inside):
                 # a link out of the archive (to /etc/passwd, say) must not get its target indexed and quoted
                 yield SourceError(safe.path_text(str(path)), "a link to a file outside the source folder; not followed "
                                   "(set follow_symlinks = true in its [[sources]] entry to follow it)")
                 continue
-            if spec.format == "auto" and format_of(path) is None:
-                if rank == 2:
-                    yield SourceError(str(path), "unknown file type; set format in its [[sources]] entry")
-                continue  # folders hold other files too (images, styles); those are not articles
             if path not in chosen or chosen[path][0] < rank:
                 chosen[path] = (rank, spec)
     for path, (_, spec) in chosen.items():

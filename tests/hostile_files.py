@@ -7,6 +7,12 @@ import json
 import os
 from pathlib import Path
 
+# `archivist ARGS` in a child that prints its peak RSS in KB as the last line of stderr. VmHWM of the
+# process's own memory: getrusage's ru_maxrss would include the parent's RSS from before the exec.
+PEAK_RSS = ("import re, sys; from bot.cli import main; rc = main(sys.argv[1:]); "
+            "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1), file=sys.stderr); "
+            "sys.exit(rc)")
+
 BODY = ("The harbour council met on {day} and voted on the {thing} after a long debate with residents. "
         "Council member {who} said the plan would be reviewed again next spring. ")
 

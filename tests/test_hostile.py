@@ -111,7 +111,7 @@ def test_chunking_and_summaries_take_linear_time(tmp_path, embedder):
     assert seconds[1_600_000] < 20 * seconds[200_000] + 0.05
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="peak RSS of a child from getrusage")
+@pytest.mark.skipif(sys.platform != "linux", reason="peak RSS from /proc")
 def test_gzip_bombs_are_read_in_bounded_pieces(tmp_path):
     """A few hundred KB of gzip that expand to a 300 MB line: each is an error line, the line after it
     is read, and the build's peak memory stays far below what holding the line would take."""
@@ -119,8 +119,7 @@ def test_gzip_bombs_are_read_in_bounded_pieces(tmp_path):
     hf.bomb_line(tmp_path / "a" / "bomb.jsonl.gz", 300)
     hf.bomb_line(tmp_path / "a" / "bomb.csv.gz", 300)
     hf.bomb_warc(tmp_path / "a" / "bomb.warc.gz", 300)
-    code = ("import resource, sys; from bot.cli import main; rc = main(sys.argv[1:]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)")
+    code = hf.PEAK_RSS
     out = subprocess.run([sys.executable, "-c", code, "build", "a", "--json"], cwd=tmp_path, capture_output=True,
                          text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     lines = out.stderr.strip().splitlines()
@@ -131,7 +130,7 @@ def test_gzip_bombs_are_read_in_bounded_pieces(tmp_path):
         "error: a/bomb.warc.gz: WARC damaged or truncated after 1 HTML records (a header line is over 10 MB)"]
     assert out.returncode == 0
     assert '"added": 3' in out.stdout  # the line after each bomb, and the WARC record before it
-    assert peak_mb < 1200, peak_mb
+    assert peak_mb < 800, peak_mb  # the model and libraries take about 550 MB; a line held whole would add 600+
 
 
 def test_warc_without_target_uri_through_the_cli(tmp_path):
