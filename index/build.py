@@ -197,135 +197,162 @@ class _Scope:
         return self.prefixes is None or any(source == p or source.startswith(p + "/") for p in self.prefixes)
 
 
-def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: bool, report, t0: float,
-           scope: _Scope) -> BuildSummary:
-    meta = store.meta()
-    key = model_key(cfg)
-    same_model = meta.get("model_key") == key
-    states = store.article_states()
-    same_readers = meta.get("reader_version") == str(sources.READER_VERSION)
-    signatures = store.file_signatures() if same_model and same_readers else {}
-    staged = store.staged_keys(key)
+class _Run:
+    """One build's bookkeeping: what it met so far (counts, errors, files read) and the embedding work
+    waiting for the encoder, which is flushed in groups of EMBED_GROUP_CHUNKS chunks."""
 
-    bar = _Progress(progress)
-    say = report or bar.write
-    broken = _broken_faiss(store, index_dir, meta)
-    if broken:
-        say(f"warning: {broken}; rebuilding it from the database (nothing is embedded again)")
-    seen: set[str] = set()
-    failed_paths: set[str] = set()
-    errors: list[str] = []
-    # files outside the scope keep their signatures, so the next full build still skips them
-    files: dict[str, tuple[int, int]] = {p: sig for p, sig in store.file_signatures().items() if p not in scope}
-    publish: list[tuple[str, str]] = []  # (article_id, content_hash) to move from staging
-    moved: list[Article] = []  # same content, new location
-    added = updated = unchanged = duplicates = embedded_chunks = 0
-    pending: list[tuple[Article, list]] = []
-    pending_chunks = 0
+    def __init__(self, cfg: Config, store: Store, embedder: Embedder, bar: _Progress, say, scope: _Scope):
+        self.cfg, self.store, self.embedder, self.bar, self.say, self.scope = cfg, store, embedder, bar, say, scope
+        self.meta = store.meta()
+        self.key = model_key(cfg)
+        self.same_model = self.meta.get("model_key") == self.key
+        self.same_readers = self.meta.get("reader_version") == str(sources.READER_VERSION)
+        self.states = store.article_states()
+        self.staged = store.staged_keys(self.key)
+        self.by_source: dict[str, list[str]] = {}
+        for aid, (_, src, _) in self.states.items():
+            self.by_source.setdefault(src, []).append(aid)
+        self.seen: set[str] = set()
+        self.failed_paths: set[str] = set()
+        self.errors: list[str] = []
+        # files outside the scope keep their signatures, so the next full build still skips them
+        self.files = {p: sig for p, sig in store.file_signatures().items() if p not in scope}
+        self.publish: list[tuple[str, str]] = []  # (article_id, content_hash) to move from staging
+        self.moved: list[Article] = []  # same content, new location
+        self.added = self.updated = self.unchanged = self.duplicates = self.embedded_chunks = 0
+        self.pending: list[tuple[Article, list]] = []
+        self.pending_chunks = 0
 
-    def flush() -> None:
-        nonlocal pending, pending_chunks, embedded_chunks
-        if not pending:
+    def signatures(self) -> dict[str, tuple[int, int]]:
+        """Files the reader may skip when unchanged on disk: none after a change of model or readers."""
+        return self.store.file_signatures() if self.same_model and self.same_readers else {}
+
+    def take(self, article: Article) -> None:
+        if article.article_id in self.seen:
+            self.duplicates += 1
+            self.bar.advance(1)
             return
-        texts = [embed_text(a.title, a.text, c) for a, cs in pending for c in cs]
-        vecs = embedder.encode(texts)
-        items, i = [], 0
-        for a, cs in pending:
-            items.append((a, cs, vecs[i:i + len(cs)]))
-            i += len(cs)
-        store.stage(key, items)
-        embedded_chunks += len(texts)
-        bar.advance(len(pending), len(texts))
-        pending, pending_chunks = [], 0
-
-    def take(article: Article) -> None:
-        nonlocal added, updated, unchanged, duplicates, pending_chunks
-        if article.article_id in seen:
-            duplicates += 1
-            bar.advance(1)
-            return
-        seen.add(article.article_id)
-        old = states.get(article.article_id)
-        if old is not None and old[0] == article.content_hash and same_model:
-            unchanged += 1
+        self.seen.add(article.article_id)
+        old = self.states.get(article.article_id)
+        if old is not None and old[0] == article.content_hash and self.same_model:
+            self.unchanged += 1
             if old[1:] != (article.source, article.record):
-                moved.append(article)
-            bar.advance(1)
+                self.moved.append(article)
+            self.bar.advance(1)
             return
         if old is None:
-            added += 1
+            self.added += 1
         else:
-            updated += 1
-        publish.append((article.article_id, article.content_hash))
-        if (article.article_id, article.content_hash) in staged:
-            bar.advance(1)  # embedded by an earlier build that did not finish
+            self.updated += 1
+        self.publish.append((article.article_id, article.content_hash))
+        if (article.article_id, article.content_hash) in self.staged:
+            self.bar.advance(1)  # embedded by an earlier build that did not finish
             return
-        cs = chunk(article.text, cfg.chunking)
-        pending.append((article, cs))
-        pending_chunks += len(cs)
-        if pending_chunks >= EMBED_GROUP_CHUNKS:
-            flush()
+        self.embed_later(article)
 
-    by_source: dict[str, list[str]] = {}
-    for aid, (_, src, _) in states.items():
-        by_source.setdefault(src, []).append(aid)
+    def embed_later(self, article: Article) -> None:
+        cs = chunk(article.text, self.cfg.chunking)
+        self.pending.append((article, cs))
+        self.pending_chunks += len(cs)
+        if self.pending_chunks >= EMBED_GROUP_CHUNKS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        texts = [embed_text(a.title, a.text, c) for a, cs in self.pending for c in cs]
+        vecs = self.embedder.encode(texts)
+        items, i = [], 0
+        for a, cs in self.pending:
+            items.append((a, cs, vecs[i:i + len(cs)]))
+            i += len(cs)
+        self.store.stage(self.key, items)
+        self.embedded_chunks += len(texts)
+        self.bar.advance(len(self.pending), len(texts))
+        self.pending, self.pending_chunks = [], 0
+
+    def skipped(self, shown: str, sig: tuple[int, int]) -> None:
+        """A file unchanged on disk: its articles are unchanged without reading it."""
+        self.files[shown] = sig
+        for aid in self.by_source.get(shown, []):
+            if aid not in self.seen:
+                self.seen.add(aid)
+                self.unchanged += 1
+        self.bar.advance(len(self.by_source.get(shown, [])))
+
+    def failed(self, error: SourceError) -> None:
+        self.failed_paths.add(error.path)
+        self.errors.append(str(error))
+        self.say(f"error: {error}")
+
+    def unseen(self) -> tuple[list[str], list[str]]:
+        """(kept, removed): stored articles this build did not meet. Those whose file could not be read
+        this time are kept (a bad read must never lose data), and so are those from outside the paths
+        a build was given; the rest are gone."""
+        kept, removed = [], []
+        for aid, (_, src, _) in self.states.items():
+            if aid not in self.seen:
+                (kept if src in self.failed_paths or src not in self.scope else removed).append(aid)
+        return kept, removed
+
+    def reembed(self, kept: list[str]) -> None:
+        """After a change of model, kept articles' old vectors cannot stay: embed their stored text again."""
+        for aid in kept:
+            article = self.store.article(aid)
+            if (aid, article.content_hash) not in self.staged:
+                self.embed_later(article)
+            self.publish.append((aid, article.content_hash))
+
+    def summary(self, removed: int, t0: float) -> BuildSummary:
+        return BuildSummary(
+            added=self.added, updated=self.updated, unchanged=self.unchanged, removed=removed,
+            failed=len(self.errors), chunks_embedded=self.embedded_chunks, seconds=time.monotonic() - t0,
+            errors=tuple(self.errors), duplicates=self.duplicates)
+
+
+def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: bool, report, t0: float,
+           scope: _Scope) -> BuildSummary:
+    bar = _Progress(progress)
+    run = _Run(cfg, store, embedder, bar, report or bar.write, scope)
+    broken = _broken_faiss(store, index_dir, run.meta)
+    if broken:
+        run.say(f"warning: {broken}; rebuilding it from the database (nothing is embedded again)")
 
     q = _TextQueue()
-    reader = threading.Thread(target=_produce, args=(cfg, signatures, q), daemon=True, name="archivist-reader")
+    reader = threading.Thread(target=_produce, args=(cfg, run.signatures(), q), daemon=True, name="archivist-reader")
     reader.start()
-    while True:
-        item = q.get()
-        if item is _DONE:
-            break
+    while (item := q.get()) is not _DONE:
         if isinstance(item, BaseException):
             raise item
         if isinstance(item, Article):
-            take(item)
+            run.take(item)
         elif isinstance(item, SourceError):
-            failed_paths.add(item.path)
-            errors.append(str(item))
-            say(f"error: {item}")
+            run.failed(item)
         elif item[0] == "skip":
-            _, shown, sig = item
-            files[shown] = sig
-            for aid in by_source.get(shown, []):
-                if aid not in seen:
-                    seen.add(aid)
-                    unchanged += 1
-            bar.advance(len(by_source.get(shown, [])))
+            run.skipped(*item[1:])
         else:
-            _, shown, sig = item
-            files[shown] = sig
+            run.files[item[1]] = item[2]
     reader.join()
 
-    # Articles whose file could not be read this time are kept: a bad read must never lose data; so are
-    # articles from outside the paths a build was given.
-    kept = [aid for aid, (_, src, _) in states.items() if aid not in seen and (src in failed_paths or src not in scope)]
-    removed = [aid for aid, (_, src, _) in states.items() if aid not in seen and src not in failed_paths and src in scope]
-    if not same_model:
-        for aid in kept:  # their old vectors came from another model: embed them again from the stored text
-            article = store.article(aid)
-            if (aid, article.content_hash) not in staged:
-                pending.append((article, chunk(article.text, cfg.chunking)))
-            publish.append((aid, article.content_hash))
-    bar.set_total(len(seen) + duplicates + len(kept))
-    flush()
+    kept, removed = run.unseen()
+    if not run.same_model:
+        run.reembed(kept)
+    bar.set_total(len(run.seen) + run.duplicates + len(kept))
+    run.flush()
     bar.close()
 
+    meta = run.meta
     # the archive may have crossed [index] approximate_above, or the setting changed
     kind_changed = meta.get("faiss_kind", "flat") != vectors.kind_for(
         store.counts()["chunks"], cfg.index.faiss, cfg.index.approximate_above) if meta else False
-    changed = (bool(publish or removed or moved) or not same_model or not same_readers or kind_changed
-               or files != store.file_signatures() or bool(broken))
+    changed = (bool(run.publish or removed or run.moved) or not run.same_model or not run.same_readers
+               or kind_changed or run.files != store.file_signatures() or bool(broken))
     if changed:
-        _publish(cfg, store, index_dir, embedder, meta, key, same_model and not broken, publish, removed, moved, files)
+        _publish(cfg, store, index_dir, embedder, meta, run.key, run.same_model and not broken, run.publish, removed,
+                 run.moved, run.files)
     elif meta:
         _write_manifest(store, index_dir)  # repairs a missing or edited manifest; a no-op otherwise
-    return BuildSummary(
-        added=added, updated=updated, unchanged=unchanged, removed=len(removed), failed=len(errors),
-        chunks_embedded=embedded_chunks, seconds=time.monotonic() - t0, errors=tuple(errors),
-        duplicates=duplicates,
-    )
+    return run.summary(len(removed), t0)
 
 
 def _broken_faiss(store: Store, index_dir: Path, meta: dict) -> str:

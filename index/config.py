@@ -201,9 +201,10 @@ def parse(data: dict[str, Any], base_dir: Path) -> Config:
         raise ConfigError(f"[search] mode must be one of {', '.join(MODES)}, not {cfg.search.mode!r}")
     if cfg.chunking.target_words > cfg.chunking.max_words:
         raise ConfigError("[chunking] target_words must not exceed max_words")
-    if cfg.index.model != "bundled" and not (cfg.resolve(cfg.index.model) / "config.json").is_file():
-        raise ConfigError(f"[index] model: {cfg.resolve(cfg.index.model)} is not a sentence-transformers model folder "
-                          '(no config.json); use "bundled" or a local model folder')
+    model = cfg.resolve(cfg.index.model)
+    if cfg.index.model != "bundled" and not any((model / f).is_file() for f in ("config.json", "modules.json")):
+        raise ConfigError(f"[index] model: {model} is not a sentence-transformers model folder "
+                          '(no config.json or modules.json); use "bundled" or a local model folder')
     blocked = _file_above(cfg.index_dir())
     if blocked:
         raise ConfigError(f"[index] path: {cfg.index_dir()} cannot be a folder, {blocked} is a file")

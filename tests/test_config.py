@@ -72,7 +72,7 @@ def test_paths_that_cannot_work_are_refused_at_load(tmp_path):
     with pytest.raises(ConfigError) as e:
         parse({"index": {"model": "models/nope"}}, tmp_path)
     assert str(e.value) == (f"[index] model: {tmp_path}/models/nope is not a sentence-transformers model folder "
-                            '(no config.json); use "bundled" or a local model folder')
+                            '(no config.json or modules.json); use "bundled" or a local model folder')
 
 
 def test_config_errors_are_one_line_from_every_command(tmp_path):
