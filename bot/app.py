@@ -26,6 +26,7 @@ from bot.blocks import answer_blocks, escape, summary_blocks
 from bot.summary import summary
 from index.config import Config
 from index.embed import Embedder
+from index.links import Signer, load_secret
 from index.search import Searcher
 from index.store import Ledger
 
@@ -118,6 +119,7 @@ class Bot:
     searcher: Searcher
     ledger: Ledger
     lock: threading.Lock
+    signer: Signer  # archived-copy links in replies (none without [web] public_url)
 
     def allowed(self, channel: str, team: str | None, is_dm: bool) -> bool:
         s = self.cfg.slack
@@ -135,7 +137,7 @@ class Bot:
             thread = self.ledger.thread(channel, thread_ts, before_ts=ts)
             with self.lock:
                 a = answer(text, self.searcher, offset=offset, thread=thread)
-            blocks, fallback = answer_blocks(a, offset, asked=ts)
+            blocks, fallback = answer_blocks(a, offset, asked=ts, signer=self.signer)
             if offset == 0 and not a.error:
                 # before the reply: a follow-up typed the moment the reply shows must find this turn
                 self.ledger.add_turn(channel, thread_ts, ts, a.query or a.question, [p.article_id for p in a.passages])
@@ -160,7 +162,8 @@ def create_app(cfg: Config, *, bot_token: str, signing_secret: str | None = None
         client=client, signing_secret=signing_secret or "unused-in-socket-mode",
         request_verification_enabled=signing_secret is not None, process_before_response=False))
     searcher = searcher or Searcher.open(cfg, embedder)
-    bot = Bot(cfg, searcher, Ledger(cfg.index_dir()), threading.Lock())
+    signer = Signer(load_secret(cfg.index_dir()), cfg.web.public_url, cfg.web.link_days)
+    bot = Bot(cfg, searcher, Ledger(cfg.index_dir()), threading.Lock(), signer)
     app.bot = bot  # for the HTTP health check and for tests
 
     def question(event: dict, client: WebClient, context, mentioned: bool) -> None:
@@ -210,7 +213,7 @@ def create_app(cfg: Config, *, bot_token: str, signing_secret: str | None = None
         try:
             with bot.lock:
                 reply = summary(command.get("text", ""), bot.searcher, cfg.summary.sentences)
-            blocks, text = summary_blocks(reply, shareable=reply.summary is not None)
+            blocks, text = summary_blocks(reply, shareable=reply.summary is not None, signer=bot.signer)
         except Exception:
             blocks, text = error_blocks("summarising")
         respond(blocks=blocks, text=text, response_type="ephemeral")
@@ -222,7 +225,7 @@ def create_app(cfg: Config, *, bot_token: str, signing_secret: str | None = None
         try:
             with bot.lock:
                 reply = summary(value["id"], bot.searcher, cfg.summary.sentences)
-            blocks, text = summary_blocks(reply)
+            blocks, text = summary_blocks(reply, signer=bot.signer)
             blocks.append({"type": "context", "elements": [
                 {"type": "mrkdwn", "text": f"Shared by <@{body['user']['id']}> · asked for: {escape(value['q'])}"}]})
         except Exception:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import re
 
+from index.links import Signer, text_fragment
 from index.records import NOTHING, RELATED, Answer, Passage, SummaryReply
+
+NO_LINKS = Signer(b"")  # no public address: no archived-copy links
 
 MAX_BLOCKS = 45  # Slack allows 50 per message
 MAX_SECTION = 2900  # Slack allows 3,000 characters per section text
@@ -22,13 +25,22 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def link(url: str, label: str) -> str:
+def link(url: str, label: str, bold: bool = True) -> str:
     """A Slack link whose URL cannot break out of its <...> and whose label is escaped."""
     label = escape(_clip(" ".join(label.split()), MAX_TITLE)) or "untitled"
+    star = "*" if bold else ""
     if not re.match(r"^https?://", url or "", re.I):
-        return f"*{label}*"
+        return f"{star}{label}{star}"
     safe = url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
-    return f"*<{safe}|{label}>*"
+    return f"{star}<{safe}|{label}>{star}"
+
+
+def source_links(title: str, url: str, archived: str, quoted: str = "") -> str:
+    """The title, linked to the original (scrolled to the quote with a text fragment) or, without one,
+    to the archived copy; then a short link to the archived copy, which cannot rot."""
+    original = text_fragment(url, quoted) if url and quoted else url
+    head = link(original or archived, title)
+    return head + (f" · {link(archived, 'archived copy', bold=False)}" if archived and original else "")
 
 
 def _clip(text: str, n: int) -> str:
@@ -62,9 +74,9 @@ def _byline(site: str, published: str, copies: int = 1) -> str:
     return " · ".join(parts)
 
 
-def answer_blocks(answer: Answer, offset: int = 0, asked: str = "") -> tuple[list[dict], str]:
+def answer_blocks(answer: Answer, offset: int = 0, asked: str = "", signer: Signer = NO_LINKS) -> tuple[list[dict], str]:
     """(blocks, notification text) for an answer; `asked` is the question's Slack ts, so that More
-    results reads the question in its thread as it was then."""
+    results reads the question in its thread as it was then; `signer` makes the archived-copy links."""
     question = escape(_clip(answer.query or answer.question, 200))  # filters are echoed on their own line
     if answer.error:
         return [_section(escape(answer.error))], _fallback(answer.error)
@@ -75,7 +87,8 @@ def answer_blocks(answer: Answer, offset: int = 0, asked: str = "") -> tuple[lis
         lines = [f"Nothing in the archive about _{question}_."]
         if answer.closest:
             lines.append("The closest articles:")
-            lines += [f"• {link(c.url, c.title)}{' · ' + c.published if c.published else ''}" for c in answer.closest]
+            lines += [f"• {source_links(c.title, c.url, signer.url(c.article_id))}{' · ' + c.published if c.published else ''}"
+                      for c in answer.closest]
         return [_section("\n".join(lines)), context], _fallback(f"Nothing in the archive about: {answer.question}")
     blocks: list[dict] = []
     if answer.status == RELATED:
@@ -83,7 +96,8 @@ def answer_blocks(answer: Answer, offset: int = 0, asked: str = "") -> tuple[lis
         blocks.append(_section(f"The archive doesn't say, as far as I can find. Here is what it has on _{question}_:"))
     for p in answer.passages:
         byline = _byline(p.site, p.published, p.copies)
-        blocks.append(_section(f"{link(p.url, p.title)}{chr(10) + byline if byline else ''}\n{_quote_lines(p)}"))
+        title = source_links(p.title, p.url, signer.url(p.article_id, p.start, p.end), p.quote)
+        blocks.append(_section(f"{title}{chr(10) + byline if byline else ''}\n{_quote_lines(p)}"))
     blocks.append(context)
     blocks.append(_actions(answer, offset, asked))
     n = len(answer.passages)
@@ -115,16 +129,17 @@ def _clip_value(doc: dict) -> str:
     return s
 
 
-def summary_blocks(reply: SummaryReply, shareable: bool = False) -> tuple[list[dict], str]:
+def summary_blocks(reply: SummaryReply, shareable: bool = False, signer: Signer = NO_LINKS) -> tuple[list[dict], str]:
     """(blocks, notification text) for a summary; `shareable` adds the "Share in channel" button."""
     if reply.error:
         return [_section(escape(reply.error))], _fallback(reply.error)
     s = reply.summary
     byline = _byline(s.site, s.published)
     body = "\n".join("> " + escape(x.text) for x in s.sentences)
-    blocks = [_section(f"{link(s.url, s.title)}{chr(10) + byline if byline else ''}\n{body}")]
+    blocks = [_section(f"{source_links(s.title, s.url, signer.url(s.article_id))}{chr(10) + byline if byline else ''}"
+                       f"\n{body}")]
     if reply.did_you_mean:
-        others = " · ".join(link(c.url, c.title) for c in reply.did_you_mean)
+        others = " · ".join(source_links(c.title, c.url, signer.url(c.article_id)) for c in reply.did_you_mean)
         blocks.append(_context(f"Did you mean: {others}"))
     blocks.append(_context(f"Summary of article `{s.article_id}`, {len(s.sentences)} sentences quoted verbatim"))
     if shareable:

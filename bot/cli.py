@@ -183,14 +183,29 @@ def _inputs(words: list[str]):
     return iter([" ".join(words)])
 
 
-def answer_json(a) -> dict:
+def signer_for(cfg: Config):
+    """Archived-copy links as the bot makes them: only with a [web] public_url."""
+    from bot.blocks import NO_LINKS
+    from index.links import Signer, load_secret
+
+    if not cfg.web.public_url:
+        return NO_LINKS
+    return Signer(load_secret(cfg.index_dir()), cfg.web.public_url, cfg.web.link_days)
+
+
+def answer_json(a, signer=None) -> dict:
+    from bot.blocks import NO_LINKS
+    from index.links import text_fragment
+
+    signer = signer or NO_LINKS
     return {"question": a.question, "query": a.query, "filters": list(a.filters), "status": a.status,
             "abstained": a.abstained, "follow_up": a.follow_up, "evidence": a.evidence, "error": a.error, "passages": [
                 {"article_id": p.article_id, "title": p.title, "url": p.url, "published": p.published, "site": p.site,
                  "quote": p.quote, "start": p.start, "end": p.end, "chunk_id": p.chunk_id, "score": p.score,
-                 "confidence": p.confidence, "copies": p.copies} for p in a.passages],
-            "closest": [{"article_id": c.article_id, "title": c.title, "url": c.url, "published": c.published}
-                        for c in a.closest],
+                 "confidence": p.confidence, "copies": p.copies, "quote_url": text_fragment(p.url, p.quote),
+                 "archived_url": signer.url(p.article_id, p.start, p.end)} for p in a.passages],
+            "closest": [{"article_id": c.article_id, "title": c.title, "url": c.url, "published": c.published,
+                         "archived_url": signer.url(c.article_id)} for c in a.closest],
             "articles_searched": a.articles_searched, "index_date": a.index_date}
 
 
@@ -221,6 +236,7 @@ def cmd_ask(cfg: Config, args) -> int:
     if searcher is None:
         return 1
     settings = cfg.search if not args.mode else dc_replace(cfg.search, mode=args.mode)
+    signer = signer_for(cfg)
     for line in _inputs(args.question):
         try:
             q, earlier = _ask_line(line) if args.question == ["-"] else (line, [])
@@ -233,20 +249,21 @@ def cmd_ask(cfg: Config, args) -> int:
                 print(f"error: {safe.name(q[:200])}: {type(e).__name__}: {e}", file=sys.stderr)
                 a = Answer(question=q[:200], status=ERROR, error="Something went wrong answering this; it has been logged.")
         if args.json:
-            print(json.dumps(answer_json(a), ensure_ascii=False), flush=True)
+            print(json.dumps(answer_json(a, signer), ensure_ascii=False), flush=True)
         else:
-            show(f"Q: {a.question}\n\n{to_text(answer_blocks(a)[0])}")
+            show(f"Q: {a.question}\n\n{to_text(answer_blocks(a, signer=signer)[0])}")
     return 0
 
 
-def summary_json(r) -> dict:
+def summary_json(r, signer=None) -> dict:
     out = {"query": r.query, "error": r.error, "article": None, "sentences": [],
            "did_you_mean": [{"article_id": c.article_id, "title": c.title, "url": c.url, "published": c.published}
                             for c in r.did_you_mean]}
     if r.summary:
         s = r.summary
         out["article"] = {"article_id": s.article_id, "title": s.title, "url": s.url, "published": s.published,
-                          "site": s.site, "source": s.source, "record": s.record}
+                          "site": s.site, "source": s.source, "record": s.record,
+                          "archived_url": signer.url(s.article_id) if signer else ""}
         out["sentences"] = [{"text": x.text, "start": x.start, "end": x.end} for x in s.sentences]
     return out
 
@@ -259,6 +276,7 @@ def cmd_summarize(cfg: Config, args) -> int:
     searcher = open_searcher(cfg)
     if searcher is None:
         return 1
+    signer = signer_for(cfg)
     found_all = True
     for q in _inputs(args.query):
         try:
@@ -268,9 +286,9 @@ def cmd_summarize(cfg: Config, args) -> int:
             r = SummaryReply(query=q.strip(), error="Something went wrong summarising this; it has been logged.")
         found_all = found_all and not r.error
         if args.json:
-            print(json.dumps(summary_json(r), ensure_ascii=False), flush=True)
+            print(json.dumps(summary_json(r, signer), ensure_ascii=False), flush=True)
         else:
-            show(to_text(summary_blocks(r)[0]))
+            show(to_text(summary_blocks(r, signer=signer)[0]))
     return 0 if found_all or args.query == ["-"] else 1
 
 
@@ -294,6 +312,8 @@ def cmd_serve(cfg: Config, args) -> int:
         if args.http:
             web.serve_http(app, env["SLACK_SIGNING_SECRET"], args.host, args.port)
         else:
+            if args.web_port:
+                web.serve_pages(app, cfg.web.host, args.web_port)
             slack.serve_socket(app, env["SLACK_APP_TOKEN"])
     except slack.CannotStart as e:
         print(f"error: {e}", file=sys.stderr)
@@ -322,6 +342,7 @@ def cmd_chat(cfg: Config, args) -> int:
     searcher = open_searcher(cfg)
     if searcher is None:
         return 1
+    signer = signer_for(cfg)
     interactive = sys.stdin.isatty()
     if interactive:
         print(f"Archivist: {searcher.store.count_articles():,} articles in {cfg.index_dir()}\n{CHAT_HELP}\n")
@@ -343,7 +364,7 @@ def cmd_chat(cfg: Config, args) -> int:
         command = line.split(maxsplit=1)[0]
         if command == "/summarize":
             reply = summary(line[len("/summarize"):], searcher, cfg.summary.sentences)
-            blocks = summary_blocks(reply)[0]
+            blocks = summary_blocks(reply, signer=signer)[0]
         elif line in ("help", "/help", "?"):
             print(CHAT_HELP + "\n")
             continue
@@ -364,7 +385,7 @@ def cmd_chat(cfg: Config, args) -> int:
                 last, offset = (line, thread), 0
                 a = answer(line, searcher, thread=thread)
                 thread = thread.after(a)
-            blocks = answer_blocks(a, offset)[0]
+            blocks = answer_blocks(a, offset, signer=signer)[0]
             offset += len(a.passages)
         show(to_text(blocks))
     return 0
@@ -426,7 +447,10 @@ def main(argv: list[str] | None = None) -> int:
     how.add_argument("--socket", action="store_true", help="Socket Mode: SLACK_BOT_TOKEN + SLACK_APP_TOKEN (default)")
     how.add_argument("--http", action="store_true", help="HTTP: SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET")
     v.add_argument("--port", type=int, default=3000)
-    v.add_argument("--host", default="0.0.0.0")
+    v.add_argument("--host", default="0.0.0.0", help="with --http: the address to listen on")
+    v.add_argument("--web-port", type=int, default=0,
+                   help="in Socket Mode: also serve the archive's pages (archived copies, search) on this port, "
+                        "at [web] host; with --http they are on --port")
     v.set_defaults(func=cmd_serve)
 
     c = add("chat", help="the bot's replies in the terminal, without Slack")

@@ -1,17 +1,30 @@
-"""The bot's HTTP side: Slack's requests at /slack/events, a health check at /healthz, served by
-waitress with limits that keep slow or huge requests from starving everyone else.
+"""The bot's HTTP side, served by waitress: Slack's requests at /slack/events, /healthz, and the archive
+on the web: signed archived copies at /a/<id>, and (when enabled) the search and summary pages.
 
 Every POST's Slack signature is checked on the raw bytes before anything parses them: an unsigned
-request, however malformed, gets a 401 and costs no more than reading its (bounded) body.
+request, however malformed, gets a 401 and costs no more than reading its (bounded) body. Limits on
+body size, idle connections and the number of connections keep slow or huge requests from starving
+everyone else. Pages go out with a Content-Security-Policy that allows no script and no outside
+asset, and with no Referer, so a signed link never leaks to the sites an archived copy links to.
 """
 from __future__ import annotations
 
+import hmac
 import io
 import json
 import logging
+import os
+import re
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs, urlencode
 
 from slack_bolt import App
 from slack_sdk.signature import SignatureVerifier
+
+from bot import pages
+from bot.answer import answer
+from bot.summary import summary
+from index.links import span_of
 
 log = logging.getLogger("archivist.bot")
 
@@ -19,30 +32,91 @@ MAX_BODY = 1 * 2**20  # Slack's requests are a few KB; anything bigger is refuse
 CHANNEL_TIMEOUT = 10  # seconds a connection may sit idle (a slow client trickling bytes) before it is closed
 CONNECTION_LIMIT = 1000  # open connections; waitress's default of 100 is used up by 100 slow clients
 CLEANUP_INTERVAL = 2  # how often waitress looks for idle connections
+MAX_QUERY = 500  # characters of a question from the search box
+TOKEN_COOKIE = "archivist_token"
+_ARTICLE = re.compile(r"^/a/([^/]*)$")
+_HEADERS = [("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                                        "base-uri 'none'; frame-ancestors 'none'"),
+            ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+            ("Cache-Control", "private, no-store")]
 
 
 def wsgi(app: App, signing_secret: str | None):
-    """The WSGI application. With no signing secret (Socket Mode) it only serves /healthz."""
+    """The WSGI application. With no signing secret (Socket Mode) /slack/events answers 401."""
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
     handler = SlackRequestHandler(app, path="/slack/events")
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    bot = app.bot
 
     def application(environ, start_response):
-        if environ.get("PATH_INFO") == "/healthz":
-            bot = app.bot
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        if path == "/slack/events" and method == "POST":
+            body = environ["wsgi.input"].read(MAX_BODY + 1)
+            if verifier is None or len(body) > MAX_BODY or not _signed(verifier, body, environ):
+                return _json(start_response, "401 Unauthorized", {"error": "invalid request"})
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+            return handler(environ, start_response)
+        if method not in ("GET", "HEAD"):
+            return _json(start_response, "405 Method Not Allowed", {"error": "method not allowed"})
+        if path == "/healthz":
             bot.searcher.refresh()
             return _json(start_response, "200 OK", {"ok": True, "generation": int(bot.searcher.meta.get("generation", "0")),
                                                     "articles": bot.searcher.store.count_articles()})
-        if environ.get("PATH_INFO") != "/slack/events" or environ.get("REQUEST_METHOD") != "POST":
-            return _json(start_response, "404 Not Found", {"error": "not found"})
-        body = environ["wsgi.input"].read(MAX_BODY + 1)
-        if verifier is None or len(body) > MAX_BODY or not _signed(verifier, body, environ):
-            return _json(start_response, "401 Unauthorized", {"error": "invalid request"})
-        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
-        return handler(environ, start_response)
+        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=20).items()}
+        m = _ARTICLE.match(path)
+        if m:
+            return _archived_copy(bot, m.group(1), query, start_response)
+        if path in ("/", "/search", "/summarize"):
+            return _search_pages(bot, path, query, environ, start_response)
+        return _html(start_response, "404 Not Found", pages.message("Not found", "There is no page here."))
 
     return application
+
+
+def _archived_copy(bot, article_id: str, query: dict, start_response):
+    why = bot.signer.check(article_id, query.get("q", ""), query.get("exp", ""), query.get("sig", ""))
+    if why:
+        log.info("archived copy %r refused: %s", article_id[:40], why)
+        return _html(start_response, "403 Forbidden", pages.message(
+            "Link not valid", "This link is not valid or has expired. Ask the bot again for a fresh link."))
+    article = bot.searcher.store.article(article_id)
+    if article is None:
+        return _html(start_response, "404 Not Found", pages.message("Not found", "No such article in the archive."))
+    return _html(start_response, "200 OK", pages.archived_page(article, span_of(query.get("q", ""))))
+
+
+def _search_pages(bot, path: str, query: dict, environ, start_response):
+    web = bot.cfg.web
+    if not web.search:
+        return _html(start_response, "404 Not Found", pages.message(
+            "Not found", "The search pages are off ([web] search = false)."))
+    token = os.environ.get("ARCHIVIST_WEB_TOKEN", "")
+    if not web.public_search:
+        given = query.get("token", "")
+        if token and given and hmac.compare_digest(given, token):
+            # the token becomes a cookie, and the address loses it (no token in history or logs)
+            rest = urlencode({k: v for k, v in query.items() if k != "token"})
+            start_response("303 See Other", [("Location", path + (f"?{rest}" if rest else "")), *_HEADERS,
+                                             ("Set-Cookie", f"{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/"),
+                                             ("Content-Length", "0")])
+            return [b""]
+        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
+        held = cookie[TOKEN_COOKIE].value if TOKEN_COOKIE in cookie else ""
+        if not token or not hmac.compare_digest(held.encode(), token.encode()):
+            return _html(start_response, "403 Forbidden", pages.message(
+                "Token needed", "The search pages need a token: open this address with ?token=… once."))
+    q = " ".join(query.get("q", "").split())[:MAX_QUERY]
+    copy = bot.signer.path
+    if path == "/summarize" and q:
+        with bot.lock:
+            reply = summary(q, bot.searcher, bot.cfg.summary.sentences)
+        return _html(start_response, "200 OK", pages.summary_page(q, reply, copy))
+    if not q:
+        return _html(start_response, "200 OK", pages.answer_page("", None, copy))
+    with bot.lock:  # one answer at a time, as in Slack: the encoder uses every core
+        a = answer(q, bot.searcher)
+    return _html(start_response, "200 OK", pages.answer_page(q, a, copy))
 
 
 def _signed(verifier: SignatureVerifier, body: bytes, environ: dict) -> bool:
@@ -59,6 +133,13 @@ def _json(start_response, status: str, doc: dict) -> list[bytes]:
     return [body]
 
 
+def _html(start_response, status: str, text: str) -> list[bytes]:
+    body = text.encode()
+    start_response(status, [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
+                            *_HEADERS])
+    return [body]
+
+
 def server(app: App, signing_secret: str | None, host: str, port: int, threads: int = 16):
     """A waitress server for the app, not yet running (`.run()`); port 0 picks a free one."""
     from waitress import create_server
@@ -70,5 +151,16 @@ def server(app: App, signing_secret: str | None, host: str, port: int, threads: 
 
 def serve_http(app: App, signing_secret: str, host: str, port: int) -> None:
     s = server(app, signing_secret, host, port)
-    log.warning("serving Slack requests on http://%s:%d/slack/events (health: /healthz)", host, s.effective_port)
+    log.warning("serving Slack requests on http://%s:%d/slack/events (health: /healthz; archive pages: /)",
+                host, s.effective_port)
     s.run()
+
+
+def serve_pages(app: App, host: str, port: int):
+    """The archive's pages beside Socket Mode, in a thread of their own; returns the server."""
+    import threading
+
+    s = server(app, None, host, port)
+    threading.Thread(target=s.run, daemon=True, name="archivist-web").start()
+    log.warning("serving the archive's pages on http://%s:%d/", host, s.effective_port)
+    return s

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -33,6 +34,7 @@ class SourceSpec:
     # export field -> our field; for jsonl/csv. Missing keys use our own names.
     fields: tuple[tuple[str, str], ...] = ()
     follow_symlinks: bool = False  # links to files outside the source's folder are refused unless true
+    site: str = ""  # the site of articles that name none themselves (a text dump has no URL)
 
     def field_names(self) -> dict[str, tuple[str, ...]]:
         """For each of our fields, the export's names to look for, in order: the configured one, else
@@ -96,12 +98,22 @@ class SlackSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    public_url: str = ""  # the address links are built from, e.g. https://archive.example.com; empty: no archived-copy links
+    link_days: int = 30  # how long a signed archived-copy link keeps working
+    search: bool = False  # the search and summary pages at / (they need ARCHIVIST_WEB_TOKEN unless public_search)
+    public_search: bool = False  # the search pages open to anyone who can reach the server, without a token
+    host: str = "127.0.0.1"  # where `serve --web-port` listens beside Socket Mode (HTTP mode uses --host)
+
+
+@dataclass(frozen=True)
 class Config:
     index: IndexSettings = IndexSettings()
     chunking: ChunkSettings = ChunkSettings()
     search: SearchSettings = SearchSettings()
     summary: SummarySettings = SummarySettings()
     slack: SlackSettings = SlackSettings()
+    web: WebSettings = WebSettings()
     sources: tuple[SourceSpec, ...] = ()
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths resolve against it
 
@@ -156,7 +168,7 @@ _AT_MOST = {
 def _source(raw: Any, i: int) -> SourceSpec:
     if not isinstance(raw, dict) or "path" not in raw:
         raise ConfigError(f"[[sources]] entry {i + 1} needs a path")
-    unknown = set(raw) - {"path", "format", "fields", "follow_symlinks"}
+    unknown = set(raw) - {"path", "format", "fields", "follow_symlinks", "site"}
     if unknown:
         raise ConfigError(f"[[sources]] entry {i + 1} has unknown key(s): {', '.join(sorted(unknown))}")
     fmt = raw.get("format", "auto")
@@ -173,11 +185,15 @@ def _source(raw: Any, i: int) -> SourceSpec:
     follow = raw.get("follow_symlinks", False)
     if not isinstance(follow, bool):
         raise ConfigError(f"[[sources]] entry {i + 1}: follow_symlinks must be true or false")
-    return SourceSpec(path=raw["path"], format=fmt, fields=tuple(sorted(mapping.items())), follow_symlinks=follow)
+    site = raw.get("site", "")
+    if not isinstance(site, str) or (site and not re.match(r"^[a-z0-9.-]+\.[a-z]{2,}$", site.lower())):
+        raise ConfigError(f"[[sources]] entry {i + 1}: site must be a host like ksl.com, not {site!r}")
+    return SourceSpec(path=raw["path"], format=fmt, fields=tuple(sorted(mapping.items())), follow_symlinks=follow,
+                      site=site.lower())
 
 
 def parse(data: dict[str, Any], base_dir: Path) -> Config:
-    unknown = set(data) - {"index", "chunking", "search", "summary", "slack", "sources"}
+    unknown = set(data) - {"index", "chunking", "search", "summary", "slack", "web", "sources"}
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
     if not isinstance(data.get("sources", []), list):
@@ -188,6 +204,7 @@ def parse(data: dict[str, Any], base_dir: Path) -> Config:
         search=_section(SearchSettings, data.get("search"), "search"),
         summary=_section(SummarySettings, data.get("summary"), "summary"),
         slack=_section(SlackSettings, data.get("slack"), "slack"),
+        web=_section(WebSettings, data.get("web"), "web"),
         sources=tuple(_source(s, i) for i, s in enumerate(data.get("sources", []))),
         base_dir=base_dir,
     )
@@ -201,6 +218,9 @@ def parse(data: dict[str, Any], base_dir: Path) -> Config:
         raise ConfigError(f"[search] mode must be one of {', '.join(MODES)}, not {cfg.search.mode!r}")
     if cfg.chunking.target_words > cfg.chunking.max_words:
         raise ConfigError("[chunking] target_words must not exceed max_words")
+    if cfg.web.public_url and not re.match(r"^https?://[^/\s]+(/\S*)?$", cfg.web.public_url):
+        raise ConfigError(f"[web] public_url must be an http(s) address like https://archive.example.com, "
+                          f"not {cfg.web.public_url!r}")
     model = cfg.resolve(cfg.index.model)
     if cfg.index.model != "bundled" and not any((model / f).is_file() for f in ("config.json", "modules.json")):
         raise ConfigError(f"[index] model: {model} is not a sentence-transformers model folder "

@@ -95,7 +95,7 @@ def markdown(raw: str) -> Extracted:
     published = textdump.find_date(meta.get("date", "") or meta.get("published", ""))
     url = meta.get("url", "") or meta.get("link", "")
     return Extracted(title=title, text=text, url=url, published=published,
-                     author=meta.get("author", ""), site=site_of(url))
+                     author=meta.get("author", ""), site=meta.get("site", "").lower() or site_of(url))
 
 
 def _drop_leading_title(text: str, title: str) -> str:

@@ -54,25 +54,28 @@ def format_of(path: Path) -> str | None:
 def discover(specs: tuple[SourceSpec, ...], base_dir: Path) -> Iterator[tuple[Path, SourceSpec] | SourceError]:
     """Every readable file of the sources, once each, in a stable order. A file named by its own
     entry is read with that entry's format and fields, even when a folder entry also holds it."""
-    chosen: dict[Path, tuple[int, SourceSpec]] = {}  # path -> (specificity, spec); dicts keep first-seen order
+    chosen: dict[Path, tuple[tuple[int, int], SourceSpec]] = {}  # path -> (specificity, spec); dicts keep first-seen order
     for spec in specs:
         root = Path(spec.path).expanduser()
         if not root.is_absolute():
             root = base_dir / root
+        # a file's own entry beats a glob's, a glob's a folder's, and a deeper folder a shallower one
         if root.is_file():
-            found, rank, folder = [root], 2, None
+            found, rank, folder = [root], (2, 0), None
         elif root.is_dir():
-            found, rank, folder = sorted(p for p in root.rglob("*") if p.is_file() and not _hidden(p, root)), 0, root
+            found = sorted(p for p in root.rglob("*") if p.is_file() and not _hidden(p, root))
+            rank, folder = (0, len(root.parts)), root
         elif glob.has_magic(str(root)):
-            found, rank = sorted(Path(p) for p in glob.glob(str(root), recursive=True) if os.path.isfile(p)), 1
+            found = sorted(Path(p) for p in glob.glob(str(root), recursive=True) if os.path.isfile(p))
             folder = folder_of(root)
+            rank = (1, len(folder.parts))
         else:
             yield SourceError(safe.path_text(str(root)), "no such file or folder")
             continue
         inside = folder.resolve() if folder is not None and not spec.follow_symlinks else None
         for path in found:
             if spec.format == "auto" and format_of(path) is None:
-                if rank == 2:
+                if rank[0] == 2:
                     yield SourceError(str(path), "unknown file type; set format in its [[sources]] entry")
                 continue  # folders hold other files too (images, styles); those are not articles
             if inside is not None and not path.resolve().is_relative_to(inside):
@@ -123,7 +126,11 @@ def read_file(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Itera
     reader = {"html": _read_html, "warc": _read_warc, "text": _read_text, "markdown": _read_markdown,
               "jsonl": _read_jsonl, "csv": _read_csv}[fmt]
     try:
-        yield from reader(path, spec, shown, max_bytes)
+        for got in reader(path, spec, shown, max_bytes):
+            if spec.site and isinstance(got, Article) and not got.site:  # the source's site, for URL-less articles
+                got = replace(got, site=spec.site,
+                              content_hash=hashlib.sha256(f"{got.content_hash}\x1f{spec.site}".encode()).hexdigest()[:16])
+            yield got
     except PermissionError:
         yield SourceError(shown, "cannot read: permission denied")
     except (EOFError, zlib.error, gzip.BadGzipFile) as e:

@@ -84,3 +84,28 @@ def searcher(sample_index, embedder):
     s = Searcher(sample_index.index_dir(), embedder, sample_index.search)
     yield s
     s.close()
+
+
+def extended_index(root: Path, sample_index, embedder, folder: Path):
+    """A private copy of the sample index with the articles of `folder` added (only those are embedded);
+    returns the config of the union, with the sample's base so shown paths and ids stay the same."""
+    import shutil
+
+    from index.build import build
+    from index.config import parse
+
+    shutil.copytree(sample_index.index_dir(), root / "idx")
+    union = parse({"index": {"path": str(root / "idx")}, "sources": [
+        *({"path": s.path, "format": s.format, "fields": dict(s.fields)} for s in sample_index.sources),
+        {"path": str(folder)}]}, sample_index.base_dir)
+    build(union, embedder=embedder)
+    return union
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now, for a server whose address must be known before it starts."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

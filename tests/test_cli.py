@@ -114,3 +114,14 @@ def test_chat_small_commands(tmp_path):
     assert turns[1] == "/foo bar\nUnknown command /foo: the commands are /summarize and /help.\n\n"
     assert "Story of the crash site" in turns[2]
     assert turns[3] == "more\nNo more passages for that question.\n\n"
+
+
+def test_the_example_config_gives_the_scraped_page_its_site(tmp_path):
+    """config.example.toml names ksl.com for the URL-less KSL dump: the README's site:ksl.com finds it."""
+    shutil.copytree(EXAMPLES, tmp_path / "examples" / "archive")
+    shutil.copyfile(EXAMPLES.parents[1] / "config.example.toml", tmp_path / "config.toml")
+    assert build_json(tmp_path)["added"] == 51
+    out = run_cli("ask", "--json", "facial recognition site:ksl.com", cwd=tmp_path)
+    passages = json.loads(out.stdout)["passages"]
+    assert [(p["title"], p["site"]) for p in passages] == [
+        ("IBM Quits Facial Recognition, Joins Call For Police Reforms", "ksl.com")]

@@ -8,7 +8,7 @@ import pytest
 from index.config import Config, ConfigError, load, parse
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("index", "chunking", "search", "summary", "slack")
+SECTIONS = ("index", "chunking", "search", "summary", "slack", "web")
 
 
 def test_the_example_documents_every_key_with_its_default():
@@ -18,7 +18,8 @@ def test_the_example_documents_every_key_with_its_default():
         assert asdict(getattr(example, section)) == asdict(getattr(Config(), section)), section
         for f in fields(getattr(Config(), section)):
             assert re.search(rf"^{f.name} = ", text, re.M), f"[{section}] {f.name} is not in config.example.toml"
-    assert [s.path for s in example.sources] == ["examples/archive", "examples/archive/exports/wikinews.jsonl"]
+    assert [s.path for s in example.sources] == ["examples/archive", "examples/archive/text",
+                                                 "examples/archive/exports/wikinews.jsonl"]
 
 
 def test_no_file_means_defaults(tmp_path, monkeypatch):

@@ -4,7 +4,6 @@ import itertools
 import json
 import logging
 import re
-import shutil
 import sqlite3
 import threading
 import time
@@ -14,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from conftest import run_cli
+from conftest import extended_index, free_port, run_cli
 from fakeslack import BOT_USER, TEAM, FakeSlack, SocketModeServer, signed
 from bot import web
 from bot.app import TOKEN_HELP, create_app
@@ -35,7 +34,6 @@ def next_ts() -> str:
 def slack_env(tmp_path_factory, sample_index, embedder):
     """A private copy of the sample index (plus a hostile article), the app served by waitress."""
     root = tmp_path_factory.mktemp("slack")
-    shutil.copytree(sample_index.index_dir(), root / "idx")
     hostile = root / "hostile"
     hostile.mkdir()
     (hostile / "warning.txt").write_text(
@@ -43,17 +41,15 @@ def slack_env(tmp_path_factory, sample_index, embedder):
         "The harbor siren test confused residents on Monday, and the notice read <!channel> evacuate the pier now "
         "<https://evil.example|click here for details> & stay calm, officials said later that day.\n\n"
         "Officials apologised for the harbor siren test and promised clearer notices before the next drill.\n")
-    # the sample's sources plus the hostile folder, so this build only adds the one article
-    union = parse({"index": {"path": str(root / "idx")}, "sources": [
-        *({"path": s.path, "format": s.format, "fields": dict(s.fields)} for s in sample_index.sources),
-        {"path": str(hostile)}]}, sample_index.base_dir)  # same base: the same shown paths and ids
-    assert build(union, embedder=embedder).added == 1
+    union = extended_index(root, sample_index, embedder, hostile)
     fake = FakeSlack()
+    port = free_port()
     cfg = parse({"index": {"path": str(root / "idx")}, "sources": [], "slack": {
-        "allowed_channels": ["C1", "C2", "CTHREAD", "CBIG"], "api_base_url": fake.api_url}}, root)
+        "allowed_channels": ["C1", "C2", "CTHREAD", "CBIG"], "api_base_url": fake.api_url},
+        "web": {"public_url": f"http://127.0.0.1:{port}"}}, root)
     searcher = Searcher(cfg.index_dir(), embedder, cfg.search)
     app = create_app(cfg, bot_token="xoxb-test", signing_secret=SECRET, searcher=searcher)
-    server = web.server(app, SECRET, "127.0.0.1", 0, threads=8)
+    server = web.server(app, SECRET, "127.0.0.1", port, threads=8)
     threading.Thread(target=server.run, daemon=True).start()
     env = {"url": f"http://127.0.0.1:{server.effective_port}", "fake": fake, "cfg": cfg, "union": union,
            "root": root, "app": app, "searcher": searcher}
@@ -116,14 +112,18 @@ def test_a_mention_gets_exactly_one_threaded_reply_with_quotes_and_links(slack_e
     assert status == 200 and took < 3
     [reply] = replies(fake, "C1", ts)
     first = reply.args["blocks"][0]["text"]["text"]
-    assert first.startswith(f"*{IBM}*\n2020-06-09 · saved 2 times\n> ")  # the sample holds the story twice
+    # no URL of its own: the title links the archived copy; the sample holds the story twice
+    assert re.match(r"^\*<http://127\.0\.0\.1:\d+/a/[0-9a-f]{12}\?q=\d+-\d+&amp;exp=\d+&amp;sig=[0-9a-f]{32}#quote\|"
+                    + re.escape(IBM) + r">\*\n2020-06-09 · saved 2 times\n> ", first), first
     assert reply.args["unfurl_links"] in (False, "0", "false") and reply.args["unfurl_media"] in (False, "0", "false")
     assert "passage" in reply.args["text"]
     assert any(c.args.get("name") == "eyes" for c in fake.of("reactions.add") if c.args.get("timestamp") == ts)
     settle()
     assert len([c for c in fake.of("chat.postMessage") if c.args.get("thread_ts") == ts]) == 1
     links = re.findall(r"<(https?://[^|>]+)\|", json.dumps(reply.args["blocks"]))
-    assert all(u.startswith("https://en.wikinews.org/") for u in links)
+    # each link is an original (with a text fragment) or a signed archived copy on this server
+    assert all(re.match(r"^https://en\.wikinews\.org/wiki/\S+#:~:text=", u) or u.startswith(slack_env["cfg"].web.public_url)
+               for u in links), links
 
 
 def test_the_same_event_retried_gets_no_second_reply(slack_env):
@@ -211,6 +211,30 @@ def test_archived_text_cannot_ping_or_forge_links(slack_env):
     assert "&lt;!channel&gt;" in blob and "&lt;https://evil.example|click here for details&gt;" in blob
     assert "<!channel>" not in blob and "<https://evil.example" not in blob and "&amp; stay calm" in blob
     assert "<" not in reply.args["text"]  # the notification text is escaped like the blocks
+
+
+def test_every_quote_links_to_its_archived_copy_and_the_original_to_the_quote(slack_env):
+    """The IBM story has no URL: its title links the signed archived copy, which opens on the quote.
+    A Wikinews story links its original with a text fragment, and the archived copy beside it."""
+    fake, ts = slack_env["fake"], next_ts()
+    event(slack_env, mention("C1", "why did IBM quit facial recognition?", ts))
+    [reply] = replies(fake, "C1", ts)
+    first = reply.args["blocks"][0]["text"]["text"]
+    m = re.match(r"^\*<(http://127\.0\.0\.1:\d+/a/[0-9a-f]{12}\?q=(\d+)-(\d+)&amp;exp=\d+&amp;sig=[0-9a-f]{32}#quote)\|"
+                 + re.escape(IBM) + r">\*\n", first)
+    assert m, first
+    with urllib.request.urlopen(m.group(1).replace("&amp;", "&"), timeout=10) as r:
+        page = r.read().decode()
+    quote = first.split("\n> ", 1)[1].split("\n")[0].strip("…")
+    assert r.status == 200 and '<mark id="quote">' in page
+    assert quote[:40] in page.split('<mark id="quote">', 1)[1]
+    ts = next_ts()
+    event(slack_env, mention("C1", "Iranian cargo plane crash Karaj", ts))
+    [reply] = replies(fake, "C1", ts)
+    first = reply.args["blocks"][0]["text"]["text"]
+    assert re.match(r"^\*<https://en\.wikinews\.org/wiki/Iranian_cargo_plane_crashes_into_Karaj_houses#:~:text=[^|>]+\|"
+                    r"Iranian cargo plane crashes into Karaj houses>\* · <http://127\.0\.0\.1:\d+/a/[0-9a-f]{12}\?q=\d+-\d+"
+                    r"&amp;exp=\d+&amp;sig=[0-9a-f]{32}#quote\|archived copy>\n", first), first
 
 
 def test_a_question_typed_with_entities_is_not_echoed_as_a_ping(slack_env):

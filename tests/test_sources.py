@@ -207,3 +207,18 @@ def test_discover_folders_globs_and_specific_entries(tmp_path):
         "a/logo.png: unknown file type; set format in its [[sources]] entry",
         "missing: no such file or folder",
     ]
+
+
+def test_articles_without_a_url_get_their_site_from_the_source_or_front_matter(tmp_path):
+    """A text dump names no site: the [[sources]] entry's `site` gives it one, so site: filters and the
+    reply's site line work; a Markdown note may say its own; a URL's host always wins."""
+    dump = tmp_path / "ibm.txt"
+    dump.write_text((EX / "text" / "ibm-facial-recognition.txt").read_text())
+    (a,) = articles(read(dump, SourceSpec(path=str(dump), site="ksl.com")))
+    assert (a.url, a.site) == ("", "ksl.com")
+    (plain,) = articles(read(dump))
+    assert plain.site == "" and plain.content_hash != a.content_hash  # a new site is a change to store
+    note = tmp_path / "note.md"
+    note.write_text("---\ntitle: Note\nsite: Example.org\n---\n\nA note about the ferry timetable and the new harbour.\n")
+    (n,) = articles(read(note, SourceSpec(path=str(note), site="ksl.com")))
+    assert n.site == "example.org"

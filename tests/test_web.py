@@ -1,0 +1,187 @@
+"""The archive on the web, in a real browser (Debian's Chromium through selenium): search from /, open
+an archived copy from a result and see the quote highlighted in view; hostile article text stays text;
+signed links cannot be forged, altered or used after they expire; the search pages need a token."""
+import json
+import re
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from bot import web
+from bot.app import create_app
+from conftest import extended_index, free_port
+from fakeslack import FakeSlack
+from index.config import parse
+from index.links import Signer, load_secret
+from index.search import Searcher
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+TOKEN = "test-web-token"
+SCRIPT_TITLE = "Harbour Council Notice With Embedded Script"
+IBM = "IBM Quits Facial Recognition, Joins Call For Police Reforms"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, sample_index, embedder):
+    root = tmp_path_factory.mktemp("web")
+    extra = root / "extra"
+    extra.mkdir()
+    (extra / "script.md").write_text(
+        f"---\ntitle: {SCRIPT_TITLE}\ndate: 2021-05-04\n---\n\n"
+        "The harbour council posted a notice that read <script>alert(1)</script> on its website on Tuesday, "
+        "and officials removed the notice an hour later after residents complained about it.\n")
+    union = extended_index(root, sample_index, embedder, extra)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    fake = FakeSlack()  # the app checks its token with Slack as it starts
+    cfg = parse({"index": {"path": str(union.index_dir())}, "web": {"public_url": url, "search": True},
+                 "slack": {"api_base_url": fake.api_url}}, root)
+    app = create_app(cfg, bot_token="xoxb-test", signing_secret="s",
+                     searcher=Searcher(cfg.index_dir(), embedder, cfg.search))
+    server = web.server(app, "s", "127.0.0.1", port, threads=8)
+    threading.Thread(target=server.run, daemon=True).start()
+    signer = Signer(load_secret(cfg.index_dir()), url, cfg.web.link_days)
+    yield {"url": url, "cfg": cfg, "signer": signer, "app": app, "fake": fake}
+    server.close()
+    fake.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.fail("Debian's chromium and chromium-driver are needed (scripts/test.sh installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1000,700"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    yield driver
+    driver.quit()
+
+
+def get(url: str, cookie: str = "") -> tuple[int, str, dict]:
+    req = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(req, timeout=30) as r:
+            return r.status, r.read().decode(), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), dict(e.headers)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def in_viewport(driver, element) -> bool:
+    return driver.execute_script(
+        "const r = arguments[0].getBoundingClientRect();"
+        "return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;", element)
+
+
+def article_id(site, title: str) -> str:
+    store = site["app"].bot.searcher.store
+    (aid,) = [r[0] for r in store.conn.execute("SELECT article_id FROM articles WHERE title = ?", (title,))]
+    return aid
+
+
+def test_search_then_open_the_archived_copy_with_the_quote_in_view(site, browser, monkeypatch):
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{site['url']}/?token={TOKEN}")  # no ARCHIVIST_WEB_TOKEN set: no token opens the pages
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Token needed"
+    monkeypatch.setenv("ARCHIVIST_WEB_TOKEN", TOKEN)
+    browser.get(f"{site['url']}/?token={TOKEN}")
+    assert browser.current_url == f"{site['url']}/"  # the token became a cookie and left the address
+    box = browser.find_element(By.NAME, "q")
+    box.send_keys("why did IBM quit facial recognition?")
+    box.submit()
+    first = browser.find_element(By.CSS_SELECTOR, "h3 a")
+    assert first.text == IBM
+    quote = browser.find_element(By.CSS_SELECTOR, "blockquote").text
+    first.click()  # no URL of its own: the title opens the archived copy, at the quote
+    assert browser.find_element(By.TAG_NAME, "h1").text == IBM
+    mark = browser.find_element(By.ID, "quote")
+    assert quote.startswith(mark.text[:40])
+    assert in_viewport(browser, mark)
+    assert browser.execute_script("return getComputedStyle(arguments[0]).backgroundColor", mark) == "rgb(255, 229, 138)"
+
+
+def test_script_in_an_article_is_shown_as_text_and_never_runs(site, browser):
+    from selenium.webdriver.common.by import By
+
+    aid = article_id(site, SCRIPT_TITLE)
+    text = site["app"].bot.searcher.store.article(aid).text
+    start = text.index("<script>")
+    browser.get(site["url"] + site["signer"].path(aid, start, start + len("<script>alert(1)</script>")))
+    assert browser.find_element(By.ID, "quote").text == "<script>alert(1)</script>"
+    assert browser.execute_script("return document.scripts.length") == 0
+    assert "alert" not in [a.get_attribute("onclick") for a in browser.find_elements(By.TAG_NAME, "a")]
+    status, _, headers = get(site["url"] + site["signer"].path(aid))
+    assert status == 200 and "script-src" not in headers["Content-Security-Policy"]  # default-src 'none' forbids it
+    assert headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_forged_altered_and_expired_links_get_403(site):
+    aid = article_id(site, SCRIPT_TITLE)
+    other = article_id(site, "Iranian cargo plane crashes into Karaj houses")
+    good = site["signer"].path(aid, 0, 20)
+    assert get(site["url"] + good)[0] == 200
+    forged = re.sub(r"sig=[0-9a-f]+", "sig=" + "0" * 32, good)
+    altered_span = good.replace("q=0-20", "q=0-2000")
+    other_article = good.replace(aid, other)
+    expired = site["signer"].path(aid, 0, 20, now=time.time() - 31 * 86400)
+    unsigned = f"/a/{aid}"
+    for url in (forged, altered_span, other_article, expired, unsigned):
+        status, body, _ = get(site["url"] + url)
+        assert status == 403 and "This link is not valid or has expired" in body, url
+    assert get(site["url"] + "/a/..%2f..%2fetc%2fpasswd")[0] == 404  # not an article path at all
+    assert get(site["url"] + "/a/not-an-id?exp=1&sig=x")[0] == 403
+    missing = Signer(site["signer"].secret, "", 30).path("0123456789ab")
+    assert get(site["url"] + missing)[0] == 404
+
+
+def test_search_pages_are_off_unless_enabled_and_need_a_token(site, tmp_path, monkeypatch):
+    status, body, _ = get(site["url"] + "/search?q=IBM")
+    assert status == 403 and "Token needed" in body
+    monkeypatch.setenv("ARCHIVIST_WEB_TOKEN", TOKEN)
+    status, _, headers = get(site["url"] + f"/search?q=IBM&token={TOKEN}")
+    assert status == 303 and headers["Location"] == "/search?q=IBM"
+    assert headers["Set-Cookie"].startswith(f"archivist_token={TOKEN}; HttpOnly")
+    status, body, _ = get(site["url"] + "/search?q=IBM", cookie=f"archivist_token={TOKEN}")
+    assert status == 200 and "IBM Quits Facial Recognition" in body
+    assert get(site["url"] + "/search?q=IBM", cookie="archivist_token=wrong")[0] == 403
+    status, body, _ = get(site["url"] + "/summarize?q=Iranian+cargo+plane", cookie=f"archivist_token={TOKEN}")
+    assert status == 200 and "Iranian cargo plane crashes into Karaj houses" in body and body.count("<blockquote>") == 3
+    off = parse({"index": {"path": str(site["cfg"].index_dir())},  # [web] search defaults to off
+                 "slack": {"api_base_url": site["fake"].api_url}}, tmp_path)
+    app = create_app(off, bot_token="xoxb-test", signing_secret="s", searcher=site["app"].bot.searcher)
+    port = free_port()
+    server = web.server(app, "s", "127.0.0.1", port)
+    threading.Thread(target=server.run, daemon=True).start()
+    try:
+        status, body, _ = get(f"http://127.0.0.1:{port}/?token={TOKEN}")
+        assert status == 404 and "The search pages are off" in body
+    finally:
+        server.close()
+
+
+def test_ask_json_carries_both_links(site):
+    from conftest import run_cli
+
+    cfg = site["cfg"].base_dir / "web.toml"
+    cfg.write_text(f'[index]\npath = "{site["cfg"].index_dir()}"\n[web]\npublic_url = "{site["url"]}"\n')
+    out = run_cli("ask", "--json", "Iranian cargo plane crash Karaj", "--config", cfg)
+    p = json.loads(out.stdout)["passages"][0]
+    assert p["quote_url"].startswith(p["url"] + "#:~:text=")
+    assert p["archived_url"].startswith(f"{site['url']}/a/{p['article_id']}?q={p['start']}-{p['end']}&exp=")
+    assert get(p["archived_url"])[0] == 200
