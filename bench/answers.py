@@ -35,9 +35,11 @@ SAMPLE_EXPORT = {"path": str(EXAMPLES / "exports" / "wikinews.jsonl"), "format":
                  "fields": {"title": "headline", "text": "body", "url": "link", "published": "date"}}
 
 
-def toml_for(name: str, sources: list[dict]) -> Path:
-    """A config file for a bench index, so that the real command line reads it."""
-    lines = ["[index]", f"path = {json.dumps(str(CACHE / name))}", ""]
+def toml_for(name: str, sources: list[dict], config_name: str = "", **index) -> Path:
+    """A config file for a bench index, so that the real command line reads it; `index` adds keys to
+    its [index] section (backend = "onnx-int8", say), `config_name` names the file when several differ."""
+    lines = ["[index]", f"path = {json.dumps(str(CACHE / name))}",
+             *(f"{k} = {json.dumps(v)}" for k, v in index.items()), ""]
     for s in sources:
         lines.append("[[sources]]")
         lines.append(f"path = {json.dumps(s['path'])}")
@@ -46,7 +48,7 @@ def toml_for(name: str, sources: list[dict]) -> Path:
         if "fields" in s:
             lines.append("fields = { " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in s["fields"].items()) + " }")
         lines.append("")
-    path = CACHE / f"{name}.toml"
+    path = CACHE / f"{config_name or name}.toml"
     path.write_text("\n".join(lines))
     return path
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from index import safe, sources, vectors
 from index.chunk import chunk, embed_text
 from index.config import Config
-from index.embed import BUNDLED, Embedder
+from index.embed import BUNDLED, Embedder, vector_key
 from index.records import Article, BuildSummary, SourceError
 from index.store import FORMAT_VERSION, Store, manifest_json, now_iso
 
@@ -40,7 +40,7 @@ def model_key(cfg: Config) -> str:
     model = cfg.index.model
     if model != BUNDLED:
         model = str(cfg.resolve(model).resolve())
-    return json.dumps({"model": model, "backend": cfg.index.backend, "chunking": asdict(cfg.chunking),
+    return json.dumps({"model": model, "backend": vector_key(cfg.index.backend), "chunking": asdict(cfg.chunking),
                        "format": FORMAT_VERSION}, sort_keys=True)
 
 

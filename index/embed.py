@@ -1,4 +1,5 @@
-"""The sentence encoder: the only module that imports sentence-transformers (lazily)."""
+"""The sentence encoder: the only module that imports sentence-transformers (lazily), and the door to
+the ONNX Runtime backend (index/onnx_model.py)."""
 from __future__ import annotations
 
 import os
@@ -35,9 +36,13 @@ def model_path(model: str) -> str:
 
 
 class Embedder:
-    """Loads the model on first use; encodes to L2-normalised float32 vectors."""
+    """Loads the model on first use; encodes to L2-normalised float32 vectors.
 
-    def __init__(self, model: str = BUNDLED, batch_size: int = 64, backend: str = "torch"):
+    Backends: "onnx" (the default: the model exported once to ONNX and run with onnxruntime, the same
+    vectors as torch, no torch import after the export), "onnx-int8" (the same export quantised to
+    int8: faster, different vectors, so its own model key), and "torch" (sentence-transformers)."""
+
+    def __init__(self, model: str = BUNDLED, batch_size: int = 64, backend: str = "onnx"):
         self.model_name = model
         self.batch_size = batch_size
         self.backend = backend
@@ -51,33 +56,31 @@ class Embedder:
 
     @property
     def model(self):
+        """The loaded encoder: a SentenceTransformer, or an OnnxEncoder for the ONNX backends."""
         with self._lock:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub at run time
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
+                if self.backend.startswith("onnx"):
+                    from index import onnx_model
 
-                hf_logging.disable_progress_bar()
+                    quantized = self.backend == "onnx-int8"
+                    folder = onnx_model.ensure_export(Path(model_path(self.model_name)), quantized)
+                    self._model = onnx_model.OnnxEncoder(folder, quantized)
+                else:
+                    from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
 
-                model = SentenceTransformer(model_path(self.model_name), device="cpu")
-                if self.backend == "int8":
-                    # dynamic int8 quantisation of the linear layers, made here from the loaded model:
-                    # no export step, no file, no download; vectors differ slightly, so it is part of
-                    # the index's model key and never mixed with the float model's vectors
-                    import warnings
-
-                    import torch
-
-                    with warnings.catch_warnings():  # eager-mode quantisation is marked deprecated; torch is pinned
-                        warnings.simplefilter("ignore")
-                        model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-                self._model = model
+                    hf_logging.disable_progress_bar()
+                    self._model = SentenceTransformer(model_path(self.model_name), device="cpu")
             return self._model
 
     @property
     def dim(self) -> int:
-        get = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        model = self.model
+        if self.backend.startswith("onnx"):
+            return model.dim
+        get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get())
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -87,8 +90,18 @@ class Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         parts = []
         for i in range(0, len(texts), ENCODE_SLICE):
-            parts.append(self.model.encode(texts[i:i + ENCODE_SLICE], batch_size=self.batch_size,
-                                           normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False))
+            part = texts[i:i + ENCODE_SLICE]
+            if self.backend.startswith("onnx"):
+                parts.append(self.model.encode(part, self.batch_size))
+            else:
+                parts.append(self.model.encode(part, batch_size=self.batch_size, normalize_embeddings=True,
+                                               convert_to_numpy=True, show_progress_bar=False))
             if len(texts) > ENCODE_SLICE:
                 _trim()
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+
+def vector_key(backend: str) -> str:
+    """What the vectors depend on besides the model: ONNX fp32 is verified equal to torch at export
+    (cosine >= 0.9999 on every check text), so the two share a key and switching never re-embeds."""
+    return "torch" if backend in ("torch", "onnx") else backend

@@ -1,4 +1,4 @@
-"""Scale features: the FAISS kind follows the archive's size, memory-mapped reading, the int8 encoder,
+"""Scale features: the FAISS kind follows the archive's size, memory-mapped reading, the onnx-int8 encoder,
 and keyword search that skips words too common to matter."""
 import json
 import shutil
@@ -56,18 +56,18 @@ def test_kind_follows_the_size_and_switching_needs_no_re_embedding(tmp_path, emb
     assert json.loads((small.index_dir() / "manifest.json").read_text())["faiss_kind"] == "flat"
 
 
-def test_int8_backend_is_its_own_model_key_and_still_finds_the_article(tmp_path, embedder):
+def test_onnx_int8_backend_is_its_own_model_key_and_still_finds_the_article(tmp_path, embedder):
     archive = tmp_path / "archive"
     shutil.copytree(EXAMPLES / "text", archive)
     base = {"path": str(tmp_path / "idx")}
-    torch_cfg = parse({"index": base, "sources": [{"path": str(archive)}]}, tmp_path)
-    build(torch_cfg, embedder=embedder)
-    int8_cfg = parse({"index": {**base, "backend": "int8"}, "sources": [{"path": str(archive)}]}, tmp_path)
-    s = build(int8_cfg)  # an int8 encoder of its own, made from the bundled model
+    fp32_cfg = parse({"index": base, "sources": [{"path": str(archive)}]}, tmp_path)
+    build(fp32_cfg, embedder=embedder)
+    int8_cfg = parse({"index": {**base, "backend": "onnx-int8"}, "sources": [{"path": str(archive)}]}, tmp_path)
+    s = build(int8_cfg)  # the quantised export of the bundled model: other vectors, so embedded again
     assert s.updated == 1 and s.chunks_embedded > 0
-    assert json.loads((int8_cfg.index_dir() / "manifest.json").read_text())["backend"] == "int8"
+    assert json.loads((int8_cfg.index_dir() / "manifest.json").read_text())["backend"] == "onnx-int8"
     searcher = Searcher.open(int8_cfg)
-    assert searcher.embedder.backend == "int8"
+    assert searcher.embedder.backend == "onnx-int8"
     assert searcher.dense("IBM facial recognition police", 1)[0].title.startswith("IBM")
     searcher.close()
 
