@@ -234,7 +234,9 @@ def test_the_three_states_render_differently():
                 published="2021-03-16", site="news.example.com", quote="The bridge will cost $214 million.",
                 start=0, end=34, chunk_id=1, score=1.0, confidence=0.9)
     answered = to_text(answer_blocks(Answer(question="how much?", query="how much?", passages=(p,)))[0])
-    assert answered.startswith("Council approves Harbor Bridge (https://news.example.com/b)\n")
+    # the original, scrolled to the quote (a short quote is named whole in the text fragment)
+    assert answered.startswith("Council approves Harbor Bridge (https://news.example.com/b"
+                               "#:~:text=The%20bridge%20will%20cost%20%24214%20million.)\n")
     related = Answer(question="who designed the bridge?", query="who designed the bridge?", passages=(p,),
                      status="related")
     blocks, text = answer_blocks(related)
