@@ -9,7 +9,7 @@
    ONNX fp32 share one index: their vectors are the same; int8 has its own);
 5. peak RSS of `archivist serve --http` with each backend, after 10 questions on the search page.
 
-    python bench/encoder.py [--build-articles 5907] [--skip-quality]
+    python bench/encoder.py [--build-articles 5907] [--repeats 3] [--skip-quality]
 """
 from __future__ import annotations
 
@@ -50,18 +50,18 @@ def chunk_texts(n: int = 2000) -> list[str]:
     return texts
 
 
-def throughput() -> None:
+def throughput(repeats: int) -> None:
     from index.embed import Embedder
 
     texts = chunk_texts()
-    print(f"\n1. Encoding the same {len(texts):,} Wikinews chunks (2 cores)")
+    print(f"\n1. Encoding the same {len(texts):,} Wikinews chunks (2 cores), median of {repeats}")
     print(f"   {'backend':<10} {'chunks/s':>9} {'vs torch':>9} {'least cosine to torch':>22}")
     base = rate0 = None
     for backend in BACKENDS:
         e = Embedder(backend=backend)
         e.encode(texts[:64])  # load and warm
         times = []
-        for _ in range(3):
+        for _ in range(repeats):
             t0 = time.perf_counter()
             vecs = e.encode(texts)
             times.append(time.perf_counter() - t0)
@@ -194,11 +194,12 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build-articles", type=int, default=5907)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-quality", action="store_true")
     args = ap.parse_args()
-    print(f"$ python bench/encoder.py --build-articles {args.build_articles}"
+    print(f"$ python bench/encoder.py --build-articles {args.build_articles} --repeats {args.repeats}"
           + (" --skip-quality" if args.skip_quality else ""))
-    throughput()
+    throughput(args.repeats)
     builds(args.build_articles)
     example = load(str(ROOT / "config.example.toml"))
     sample = parse({"index": {"path": str(CACHE / "sample")}, "sources": [

@@ -63,7 +63,10 @@ def wsgi(app: App, signing_secret: str | None):
             bot.searcher.refresh()
             return _json(start_response, "200 OK", {"ok": True, "generation": int(bot.searcher.meta.get("generation", "0")),
                                                     "articles": bot.searcher.store.count_articles()})
-        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=20).items()}
+        try:
+            query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=20).items()}
+        except ValueError:  # more fields than any page of ours takes
+            return _html(start_response, "400 Bad Request", pages.message("Bad request", "Too many parameters."))
         m = _ARTICLE.match(path)
         if m:
             return _archived_copy(bot, m.group(1), query, start_response)

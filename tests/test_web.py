@@ -2,12 +2,15 @@
 an archived copy from a result and see the quote highlighted in view; hostile article text stays text;
 signed links cannot be forged, altered or used after they expire; the search pages need a token."""
 import json
+import os
+import sys
 import re
 import shutil
 import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -146,6 +149,7 @@ def test_forged_altered_and_expired_links_get_403(site):
         assert status == 403 and "This link is not valid or has expired" in body, url
     assert get(site["url"] + "/a/..%2f..%2fetc%2fpasswd")[0] == 404  # not an article path at all
     assert get(site["url"] + "/a/not-an-id?exp=1&sig=x")[0] == 403
+    assert get(site["url"] + f"/a/{aid}?" + "&".join(f"x{i}=1" for i in range(50)))[0] == 400
     missing = Signer(site["signer"].secret, "", 30).path("0123456789ab")
     assert get(site["url"] + missing)[0] == 404
 
@@ -185,3 +189,36 @@ def test_ask_json_carries_both_links(site):
     assert p["quote_url"].startswith(p["url"] + "#:~:text=")
     assert p["archived_url"].startswith(f"{site['url']}/a/{p['article_id']}?q={p['start']}-{p['end']}&exp=")
     assert get(p["archived_url"])[0] == 200
+
+
+def test_socket_mode_serves_the_pages_beside_the_connection(site, tmp_path):
+    """`archivist serve --web-port`: the archive's pages on their own port while Socket Mode runs."""
+    import subprocess
+
+    from fakeslack import SocketModeServer
+
+    ws = SocketModeServer()
+    site["fake"].ws_url = ws.url
+    port = free_port()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[index]\npath = "{site["cfg"].index_dir()}"\n[slack]\napi_base_url = "{site["fake"].api_url}"\n')
+    exe = Path(sys.executable).parent / "archivist"
+    proc = subprocess.Popen([str(exe), "--config", str(cfg), "serve", "--web-port", str(port)],
+                            env={**os.environ, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        aid = article_id(site, SCRIPT_TITLE)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, body, _ = get(f"http://127.0.0.1:{port}" + site["signer"].path(aid))
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else ""
+                time.sleep(0.3)
+        assert status == 200 and SCRIPT_TITLE in body
+        assert ws.connected()  # and the Socket Mode connection is up beside them
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        ws.close()
