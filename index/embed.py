@@ -42,7 +42,7 @@ class Embedder:
     vectors as torch, no torch import after the export), "onnx-int8" (the same export quantised to
     int8: faster, different vectors, so its own model key), and "torch" (sentence-transformers)."""
 
-    def __init__(self, model: str = BUNDLED, batch_size: int = 64, backend: str = "onnx"):
+    def __init__(self, model: str = BUNDLED, batch_size: int = 8, backend: str = "onnx"):
         self.model_name = model
         self.batch_size = batch_size
         self.backend = backend

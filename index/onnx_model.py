@@ -21,7 +21,7 @@ import numpy as np
 
 log = logging.getLogger("archivist.embed")
 
-EXPORT_VERSION = 1  # raise when the export itself changes: older cached exports are made again
+EXPORT_VERSION = 2  # raise when the export itself changes: older cached exports are made again
 SAME = 0.9999  # the least cosine, text by text, between ONNX and torch vectors for fp32 to count as the same model
 CHECK_TEXTS = (
     "IBM is getting out of the facial recognition business.",
@@ -94,7 +94,7 @@ class OnnxEncoder:
         self.session = ort.InferenceSession(str(folder / name), opts, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 8) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))  # little padding per batch
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -170,11 +170,29 @@ def _export(model_dir: Path, work: Path) -> None:
             quiet.setLevel(level)
 
 
+def _fuse(path: Path, config) -> None:
+    """Fuse attention, layer norms and GELU with onnxruntime's transformer optimizer, for BERT-like
+    models; portable level 1, not the machine-specific level that serialised models must not use.
+    Anything else keeps the plain graph (the check after the export guards either way)."""
+    if getattr(config, "model_type", "") not in ("bert", "roberta", "mpnet", "xlm-roberta"):
+        return
+    from onnxruntime.transformers import optimizer
+
+    try:
+        model = optimizer.optimize_model(str(path), model_type="bert", num_heads=config.num_attention_heads,
+                                         hidden_size=config.hidden_size, opt_level=1)
+        model.save_model_to_file(str(path))
+    except Exception as e:  # an optimizer that cannot handle this graph: the plain one is still right
+        log.warning("ONNX graph not fused (%s); using it as exported", e)
+
+
 def _export_checked(model_dir: Path, work: Path) -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    st = SentenceTransformer(str(model_dir), device="cpu")
+    # eager attention exports the attention as plain operators, which onnxruntime's transformer
+    # optimizer recognises and fuses (the SDPA form it does not): about 1.2x faster, same vectors
+    st = SentenceTransformer(str(model_dir), device="cpu", model_kwargs={"attn_implementation": "eager"})
     transformer = st[0].auto_model.eval()
     max_len, pooling = _settings(model_dir)
 
@@ -198,7 +216,9 @@ def _export_checked(model_dir: Path, work: Path) -> None:
                           dynamic_axes=axes, opset_version=17)
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    # int8 from the plain graph (the quantiser cannot type the fused one), then fp32 fused
     quantize_dynamic(str(work / "model.onnx"), str(work / "model-int8.onnx"), weight_type=QuantType.QInt8)
+    _fuse(work / "model.onnx", transformer.config)
     shutil.copyfile(model_dir / "tokenizer.json", work / "tokenizer.json")
     dim = int(st.get_sentence_embedding_dimension())
     files = {n: hashlib.sha256((work / n).read_bytes()).hexdigest() for n in ("model.onnx", "model-int8.onnx")}
