@@ -9,7 +9,7 @@
    ONNX fp32 share one index: their vectors are the same; int8 has its own);
 5. peak RSS of `archivist serve --http` with each backend, after 10 questions on the search page.
 
-    python bench/encoder.py [--build-articles 5907] [--repeats 3] [--skip-quality]
+    python bench/encoder.py [--build-articles 5907] [--repeats 3] [--sections 1,2,3,4,5]
 """
 from __future__ import annotations
 
@@ -196,12 +196,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build-articles", type=int, default=5907)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--skip-quality", action="store_true")
+    ap.add_argument("--sections", default="1,2,3,4,5", help="which of the numbered sections to run")
     args = ap.parse_args()
-    print(f"$ python bench/encoder.py --build-articles {args.build_articles} --repeats {args.repeats}"
-          + (" --skip-quality" if args.skip_quality else ""))
-    throughput(args.repeats)
-    builds(args.build_articles)
+    sections = set(args.sections.split(","))
+    print(f"$ python bench/encoder.py --build-articles {args.build_articles} --repeats {args.repeats} "
+          f"--sections {args.sections}")
+    if "1" in sections:
+        throughput(args.repeats)
+    if "2" in sections:
+        builds(args.build_articles)
     example = load(str(ROOT / "config.example.toml"))
     sample = parse({"index": {"path": str(CACHE / "sample")}, "sources": [
         {"path": str(ROOT / s.path), "format": s.format, "fields": dict(s.fields), **({"site": s.site} if s.site else {})}
@@ -214,10 +217,12 @@ def main() -> None:
     build(sample, embedder=embedder_for("onnx"))
     wikinews = bench_config("wikinews", [WIKINEWS])
     ensure_index(wikinews, embedder_for("onnx"), start_from="news-mix")
-    cold_ask({"sample (51 articles)": sample.index_dir(), "wikinews (5,907 articles)": wikinews.index_dir()})
-    if not args.skip_quality:
+    if "3" in sections:
+        cold_ask({"sample (51 articles)": sample.index_dir(), "wikinews (5,907 articles)": wikinews.index_dir()})
+    if "4" in sections:
         quality(embedder_for)
-    serve_rss(wikinews.index_dir())
+    if "5" in sections:
+        serve_rss(wikinews.index_dir())
 
 
 if __name__ == "__main__":

@@ -44,13 +44,15 @@ def ndcg10(ranked: list[str], rel: dict[str, int]) -> float:
 
 
 def scifact_docs(cfg) -> dict[str, str]:
-    """SciFact's own document id of each indexed article: our ids come from the export's _id and file,
-    so map them back through the line each article came from."""
+    """SciFact's own document id of each indexed article: an article's record is the export's own id
+    (older indexes hold the line it came from, mapped back here)."""
     import json
 
     ids_by_line = {str(i): json.loads(line)["_id"] for i, line in enumerate(open(SCIFACT["path"]), 1)}
+    known = set(ids_by_line.values())
     db = sqlite3.connect(cfg.index_dir() / "archive.sqlite")
-    doc_of = {aid: ids_by_line[rec] for aid, rec in db.execute("SELECT article_id, record FROM articles")}
+    doc_of = {aid: rec if rec in known else ids_by_line[rec]
+              for aid, rec in db.execute("SELECT article_id, record FROM articles")}
     db.close()
     return doc_of
 

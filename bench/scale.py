@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Fast at a million chunks: FAISS kinds, whole answers, memory, cold start, and a faster encoder.
+"""Fast at a million chunks: FAISS kinds, whole answers, memory and cold start (the encoders are
+compared in bench/encoder.py).
 
 Real vectors: the Wikinews chunks of ../shared/bench/wikinews, encoded by the real build (the cached
 news-mix index of bench/retrieval.py), grown to each size by copies of those articles whose vectors
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import SCIFACT, SUMMARIES, WIKINEWS, bench_config, ensure_index, median, pct, xquad_articles
+from common import SUMMARIES, WIKINEWS, bench_config, ensure_index, median, pct, xquad_articles
 
 SIGMA = 0.02
 
@@ -153,38 +154,10 @@ def scale_rows(sizes, articles, chunks, embedder, queries):
               f"{probe['rss_mb']:7.0f} {folder_mb(cfg.index_dir()):9.0f} {probe['ready_s']:7.1f}", flush=True)
 
 
-def encoders(articles, chunks) -> None:
-    from index.chunk import embed_text
-    from index.embed import Embedder
-    from index.records import Chunk
-
-    texts = []
-    for aid in sorted(articles)[:600]:
-        for ordinal, start, end, _ in chunks[aid]:
-            texts.append(embed_text(articles[aid].title, articles[aid].text, Chunk(ordinal, start, end)))
-    texts = texts[:2000]
-    print(f"\nEncoders on the same {len(texts):,} Wikinews chunks, and SciFact nDCG@10 (hybrid) with each:")
-    for backend in ("torch", "int8"):
-        e = Embedder(backend=backend)
-        e.encode(texts[:64])
-        t0 = time.perf_counter()
-        e.encode(texts)
-        rate = len(texts) / (time.perf_counter() - t0)
-        cfg = bench_config("scifact" if backend == "torch" else "scifact-int8", [SCIFACT],
-                           index={"backend": backend})
-        ensure_index(cfg, e, start_from=None)
-        from retrieval import scifact_scores
-
-        scores = scifact_scores(cfg, e)
-        print(f"  {backend:<6} {rate:7.1f} chunks/s   SciFact nDCG@10 hybrid {scores['hybrid']:.3f}, "
-              f"dense {scores['dense']:.3f}", flush=True)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="100000,300000,1000000")
     ap.add_argument("--serve-probe")
-    ap.add_argument("--skip-encoders", action="store_true")
     args = ap.parse_args()
     if args.serve_probe:
         serve_probe(args.serve_probe)
@@ -200,8 +173,6 @@ def main() -> int:
     scale_rows([int(x) for x in args.sizes.split(",")], articles, chunks, embedder, queries)
     print("  exact/chosen: dense search for the 100 candidates an answer takes, one query at a time; "
           "answer: search, fusion, quotes; RSS and ready: a fresh serving process (open, load model, first answer)")
-    if not args.skip_encoders:
-        encoders(articles, chunks)
     print(f"\ncommand: python bench/scale.py --sizes {args.sizes}")
     return 0
 
