@@ -111,3 +111,12 @@ def newsqa_articles() -> dict:
 
 def newsqa_config():
     return bench_config("newsqa", [newsqa_articles(), SEED])
+
+
+def example_sources() -> list[dict]:
+    """config.example.toml's sources with absolute paths: the sample archive as the demo indexes it."""
+    from index.config import load
+
+    return [{"path": s.path if Path(s.path).is_absolute() else str(ROOT / s.path), "format": s.format,
+             "fields": dict(s.fields), **({"site": s.site} if s.site else {})}
+            for s in load(str(ROOT / "config.example.toml")).sources]

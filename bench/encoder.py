@@ -26,7 +26,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from common import CACHE, NEWSQA, ROOT, SCIFACT, SEED, WIKINEWS, bench_config, ensure_index, newsqa_articles
+from common import (CACHE, NEWSQA, ROOT, SCIFACT, SEED, WIKINEWS, bench_config, ensure_index, example_sources,
+                    newsqa_articles)
 
 sys.path.insert(0, str(ROOT / "tests"))
 from fakeslack import FakeSlack  # noqa: E402
@@ -190,7 +191,7 @@ def _wait(url: str, timeout: float = 120) -> None:
 
 def main() -> None:
     from index.build import build
-    from index.config import load, parse
+    from index.config import parse
     from index.embed import Embedder
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -205,10 +206,7 @@ def main() -> None:
         throughput(args.repeats)
     if "2" in sections:
         builds(args.build_articles)
-    example = load(str(ROOT / "config.example.toml"))
-    sample = parse({"index": {"path": str(CACHE / "sample")}, "sources": [
-        {"path": str(ROOT / s.path), "format": s.format, "fields": dict(s.fields), **({"site": s.site} if s.site else {})}
-        for s in example.sources]}, ROOT)
+    sample = parse({"index": {"path": str(CACHE / "sample")}, "sources": example_sources()}, ROOT)
     embedders: dict[str, Embedder] = {}
 
     def embedder_for(backend: str) -> Embedder:

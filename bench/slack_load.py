@@ -19,7 +19,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from common import ROOT, median, pct
+from common import ROOT, example_sources, median, pct
 
 sys.path.insert(0, str(ROOT / "tests"))
 from fakeslack import BOT_USER, TEAM, FakeSlack, signed  # noqa: E402
@@ -35,18 +35,15 @@ def main() -> int:
     from bot import web
     from bot.app import create_app
     from index.build import build
-    from index.config import load, parse
+    from index.config import parse
     from index.embed import Embedder
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--questions", type=int, default=50)
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="archivist-load-"))
-    example = load(str(ROOT / "config.example.toml"))
     embedder = Embedder()
-    cfg = parse({"index": {"path": str(work / "idx")}, "sources": [
-        {"path": s.path if Path(s.path).is_absolute() else str(ROOT / s.path), "format": s.format,
-         "fields": dict(s.fields)} for s in example.sources]}, ROOT)
+    cfg = parse({"index": {"path": str(work / "idx")}, "sources": example_sources()}, ROOT)
     build(cfg, embedder=embedder)
     fake = FakeSlack()
     cfg = parse({"index": {"path": str(work / "idx")}, "slack": {"api_base_url": fake.api_url}}, ROOT)

@@ -21,7 +21,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from common import ROOT, WIKINEWS, bench_config, ensure_index, median, pct
+from common import ROOT, WIKINEWS, bench_config, ensure_index, example_sources, median, pct
 
 sys.path.insert(0, str(ROOT / "tests"))
 from fakeslack import FakeSlack  # noqa: E402
@@ -29,12 +29,9 @@ from fakeslack import FakeSlack  # noqa: E402
 
 def sample_config(work: Path, embedder):
     from index.build import build
-    from index.config import load, parse
+    from index.config import parse
 
-    example = load(str(ROOT / "config.example.toml"))
-    cfg = parse({"index": {"path": str(work / "sample-idx")}, "sources": [
-        {"path": s.path if Path(s.path).is_absolute() else str(ROOT / s.path), "format": s.format,
-         "fields": dict(s.fields), **({"site": s.site} if s.site else {})} for s in example.sources]}, ROOT)
+    cfg = parse({"index": {"path": str(work / "sample-idx")}, "sources": example_sources()}, ROOT)
     build(cfg, embedder=embedder)
     return cfg
 

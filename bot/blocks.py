@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from index.links import Signer, text_fragment
+from index.links import Signer, source_targets
 from index.records import NOTHING, RELATED, Answer, Passage, SummaryReply
 
 NO_LINKS = Signer(b"")  # no public address: no archived-copy links
@@ -38,9 +38,8 @@ def link(url: str, label: str, bold: bool = True) -> str:
 def source_links(title: str, url: str, archived: str, quoted: str = "") -> str:
     """The title, linked to the original (scrolled to the quote with a text fragment) or, without one,
     to the archived copy; then a short link to the archived copy, which cannot rot."""
-    original = text_fragment(url, quoted) if url and quoted else url
-    head = link(original or archived, title)
-    return head + (f" · {link(archived, 'archived copy', bold=False)}" if archived and original else "")
+    target, beside = source_targets(url, archived, quoted)
+    return link(target, title) + (f" · {link(beside, 'archived copy', bold=False)}" if beside else "")
 
 
 def _clip(text: str, n: int) -> str:

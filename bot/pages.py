@@ -10,7 +10,7 @@ from html import escape
 
 from collections.abc import Callable
 
-from index.links import text_fragment
+from index.links import source_targets
 from index.records import NOTHING, RELATED, Answer, Article, SummaryReply
 
 Copy = Callable[..., str]  # (article_id, start=None, end=None) -> the link to its archived copy
@@ -56,11 +56,9 @@ def _byline(*parts: str) -> str:
 
 def _title_links(title: str, url: str, archived: str, quoted: str = "") -> str:
     """The title to the original (scrolled to the quote), else to the archived copy; then the copy."""
-    original = text_fragment(url, quoted) if url and quoted else url
-    target = original or archived
+    target, beside = source_targets(url, archived, quoted)
     head = f'<a href="{escape(target)}">{escape(title)}</a>' if target else escape(title)
-    extra = f' · <a class="meta" href="{escape(archived)}">archived copy</a>' if archived and original else ""
-    return head + extra
+    return head + (f' · <a class="meta" href="{escape(beside)}">archived copy</a>' if beside else "")
 
 
 def answer_page(q: str, answer: Answer | None, copy: Copy) -> str:

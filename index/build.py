@@ -216,7 +216,8 @@ class _Run:
         self.failed_paths: set[str] = set()
         self.errors: list[str] = []
         # files outside the scope keep their signatures, so the next full build still skips them
-        self.files = {p: sig for p, sig in store.file_signatures().items() if p not in scope}
+        self.stored_files = store.file_signatures()
+        self.files = {p: sig for p, sig in self.stored_files.items() if p not in scope}
         self.publish: list[tuple[str, str]] = []  # (article_id, content_hash) to move from staging
         self.moved: list[Article] = []  # same content, new location
         self.added = self.updated = self.unchanged = self.duplicates = self.embedded_chunks = 0
@@ -225,7 +226,7 @@ class _Run:
 
     def signatures(self) -> dict[str, tuple[int, int]]:
         """Files the reader may skip when unchanged on disk: none after a change of model or readers."""
-        return self.store.file_signatures() if self.same_model and self.same_readers else {}
+        return self.stored_files if self.same_model and self.same_readers else {}
 
     def take(self, article: Article) -> None:
         if article.article_id in self.seen:
@@ -346,7 +347,7 @@ def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: boo
     kind_changed = meta.get("faiss_kind", "flat") != vectors.kind_for(
         store.counts()["chunks"], cfg.index.faiss, cfg.index.approximate_above) if meta else False
     changed = (bool(run.publish or removed or run.moved) or not run.same_model or not run.same_readers
-               or kind_changed or run.files != store.file_signatures() or bool(broken))
+               or kind_changed or run.files != run.stored_files or bool(broken))
     if changed:
         _publish(cfg, store, index_dir, embedder, meta, run.key, run.same_model and not broken, run.publish, removed,
                  run.moved, run.files)

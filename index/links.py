@@ -39,6 +39,13 @@ def text_fragment(url: str, quoted: str) -> str:
     return f"{base}#{fragment.split(':~:', 1)[0]}:~:text={directive}"
 
 
+def source_targets(url: str, archived: str, quoted: str = "") -> tuple[str, str]:
+    """(what the title links, the archived-copy link shown beside it or ''): the original, scrolled to
+    the quote, else the archived copy; beside an original, the copy that cannot rot."""
+    original = text_fragment(url, quoted) if url and quoted else url
+    return original or archived, archived if archived and original else ""
+
+
 @dataclass(frozen=True)
 class Signer:
     """Signs and checks archived-copy links: HMAC-SHA256 over the article id, the quoted range and the
