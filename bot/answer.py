@@ -96,7 +96,8 @@ class Candidate:
 
 
 def answer(question: str, searcher: Searcher, settings: SearchSettings | None = None, k: int | None = None,
-           offset: int = 0, thread: Thread | None = None) -> Answer:
+           offset: int = 0, thread: Thread | None = None, within: tuple[str, ...] = ()) -> Answer:
+    """The answer to a question; `within` restricts it to those articles (a watch reads a build's new ones)."""
     settings = settings or searcher.settings
     k = k or settings.top_k
     text = clean_question(question)
@@ -104,6 +105,8 @@ def answer(question: str, searcher: Searcher, settings: SearchSettings | None = 
         query, filters = filtermod.parse(text)
     except FilterError as e:
         return Answer(question=text, status=ERROR, error=f"That filter doesn't work: {e}.")
+    if within:
+        filters = replace(filters, articles=within)
     searcher.refresh()  # a newly published index answers this question, with its date and counts
     where = filter_sql(filters)
     base = Answer(question=text, query=query, filters=filters.describe(),
@@ -137,8 +140,8 @@ def answer(question: str, searcher: Searcher, settings: SearchSettings | None = 
         return replace(base, status=NOTHING, closest=closest[:3])
     chosen = select(order, candidates, settings.min_answer)
     page = chosen[offset:offset + k]
-    passages = [p for p in (_passage(c, candidates, articles[c.hit.article_id], turn.question, settings, copies)
-                            for c in page) if p]
+    passages = [p for p in (_passage(c, candidates, articles[c.hit.article_id], turn.question, settings, copies,
+                                     topic[c.hit.article_id][0]) for c in page) if p]
     status = ANSWERED if any(c.probability >= settings.min_answer for c in chosen[:k]) else RELATED
     return replace(base, passages=tuple(passages), status=status, more=len(chosen) > offset + k)
 
@@ -297,7 +300,7 @@ def select(order: list[str], candidates: list[Candidate], min_answer: float) -> 
 
 
 def _passage(c: Candidate, candidates: list[Candidate], article, q: evidence.Question, settings: SearchSettings,
-             copies: dict[str, int]) -> Passage | None:
+             copies: dict[str, int], about: float) -> Passage | None:
     """The quote around a chosen sentence, within its chunk, checked against the article text."""
     h = c.hit
     spans = sentence_spans(article.text, h.start, h.end)
@@ -314,7 +317,7 @@ def _passage(c: Candidate, candidates: list[Candidate], article, q: evidence.Que
         article_id=h.article_id, title=article.title, url=article.url, published=article.published,
         site=article.site, quote=text, start=quote.start, end=quote.end, chunk_id=h.chunk_id,
         score=round(h.score, 4), cut_before=quote.cut_before, cut_after=quote.cut_after,
-        copies=copies.get(h.article_id, 1), confidence=round(c.probability, 3))
+        copies=copies.get(h.article_id, 1), confidence=round(c.probability, 3), evidence=round(about, 4))
 
 
 def _group(hits: list[Hit]) -> dict[str, list[Hit]]:

@@ -1,4 +1,5 @@
-"""Answer and summary records -> Slack Block Kit. Pure functions; the only place Slack JSON is built.
+"""Answer and summary records -> Slack Block Kit. Pure functions; with bot/views.py (Home tab, modal,
+watch posts), the only place Slack JSON is built.
 
 Everything from the archive or the user is escaped (&, <, >), so archived text can never ping
 @channel, mention a user or forge a link; our own links are built apart, with the characters that
@@ -73,9 +74,11 @@ def _byline(site: str, published: str, copies: int = 1) -> str:
     return " · ".join(parts)
 
 
-def answer_blocks(answer: Answer, offset: int = 0, asked: str = "", signer: Signer = NO_LINKS) -> tuple[list[dict], str]:
+def answer_blocks(answer: Answer, offset: int = 0, asked: str = "", signer: Signer = NO_LINKS,
+                  share: dict | None = None) -> tuple[list[dict], str]:
     """(blocks, notification text) for an answer; `asked` is the question's Slack ts, so that More
-    results reads the question in its thread as it was then; `signer` makes the archived-copy links."""
+    results reads the question in its thread as it was then; `signer` makes the archived-copy links.
+    With `share` (a private answer), its one button is "Share in thread", carrying `share` as value."""
     question = escape(_clip(answer.query or answer.question, 200))  # filters are echoed on their own line
     if answer.error:
         return [_section(escape(answer.error))], _fallback(answer.error)
@@ -88,7 +91,8 @@ def answer_blocks(answer: Answer, offset: int = 0, asked: str = "", signer: Sign
             lines.append("The closest articles:")
             lines += [f"• {source_links(c.title, c.url, signer.url(c.article_id))}{' · ' + c.published if c.published else ''}"
                       for c in answer.closest]
-        return [_section("\n".join(lines)), context], _fallback(f"Nothing in the archive about: {answer.question}")
+        blocks = [_section("\n".join(lines)), context] + ([_share(share)] if share is not None else [])
+        return blocks, _fallback(f"Nothing in the archive about: {answer.question}")
     blocks: list[dict] = []
     if answer.status == RELATED:
         # the subject is in the archive, the fact asked for is not: never pass a related quote off as the answer
@@ -98,7 +102,7 @@ def answer_blocks(answer: Answer, offset: int = 0, asked: str = "", signer: Sign
         title = source_links(p.title, p.url, signer.url(p.article_id, p.start, p.end), p.quote)
         blocks.append(_section(f"{title}{chr(10) + byline if byline else ''}\n{_quote_lines(p)}"))
     blocks.append(context)
-    blocks.append(_actions(answer, offset, asked))
+    blocks.append(_share(share) if share is not None else _actions(answer, offset, asked))
     n = len(answer.passages)
     what = "related passage" if answer.status == RELATED else "passage"
     fallback = f"{n} {what}{'s' if n != 1 else ''} from the archive about: {answer.question}"
@@ -111,12 +115,20 @@ def _actions(answer: Answer, offset: int, asked: str) -> dict:
         more = {"q": answer.question, "offset": offset + len(answer.passages)} | ({"ts": asked} if asked else {})
         elements.append({"type": "button", "action_id": "more_results", "text": {"type": "plain_text", "text": "More results"},
                          "value": _clip_value(more)})
-    vote = _clip_value({"q": answer.question, "chunks": [p.chunk_id for p in answer.passages]})
+    # what was shown goes with the vote: a 👎 becomes a replayable evaluation case (archivist feedback --export)
+    vote = _clip_value({"q": answer.question, "chunks": [p.chunk_id for p in answer.passages], "st": answer.status,
+                        "shown": [[p.chunk_id, p.start, p.end] for p in answer.passages]})
     elements.append({"type": "button", "action_id": "feedback_up", "text": {"type": "plain_text", "text": "👍"},
                      "value": vote})
     elements.append({"type": "button", "action_id": "feedback_down", "text": {"type": "plain_text", "text": "👎"},
                      "value": vote})
     return {"type": "actions", "block_id": "answer_actions", "elements": elements}
+
+
+def _share(value: dict) -> dict:
+    return {"type": "actions", "block_id": "share_actions", "elements": [
+        {"type": "button", "action_id": "share_answer", "style": "primary",
+         "text": {"type": "plain_text", "text": "Share in thread"}, "value": _clip_value(value)}]}
 
 
 def _clip_value(doc: dict) -> str:

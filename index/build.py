@@ -390,6 +390,7 @@ def _publish(cfg, store: Store, index_dir: Path, embedder: Embedder, meta: dict,
             dim = index.d
         else:
             dim = int(meta.get("dim", "0"))
+        store.mark_generation(replaced, generation)
         store.finish_publish({
             "generation": str(generation), "faiss_file": faiss_file, "model_key": key, "model": cfg.index.model,
             "dim": str(dim), "chunking": json.dumps(asdict(cfg.chunking)), "built_at": now_iso(),

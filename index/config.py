@@ -96,6 +96,16 @@ class SlackSettings:
     allowed_teams: tuple[str, ...] = ()  # workspace ids; empty: any
     allow_dms: bool = True
     api_base_url: str = ""  # empty: Slack itself
+    admins: tuple[str, ...] = ()  # user ids who see the feedback figures on their Home tab
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    interval: float = 30.0  # seconds between the bot's looks for a newly published index with news for watches
+    min_evidence: float = 0.9  # a new article that does not answer a watch still matches when this much about it
+    digest: int = 5  # articles shown in full in one watch post; more are listed as "and N more"
+    per_channel: int = 20  # watches a channel may have
+    scan: int = 25  # matches at most per watch and build (the rest of a huge build's news is not posted)
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,7 @@ class Config:
     summary: SummarySettings = SummarySettings()
     slack: SlackSettings = SlackSettings()
     web: WebSettings = WebSettings()
+    watch: WatchSettings = WatchSettings()
     sources: tuple[SourceSpec, ...] = ()
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths resolve against it
 
@@ -163,6 +174,7 @@ _AT_MOST = {
     ("search", "min_similarity"): 1.0, ("search", "min_answer"): 1.0, ("search", "candidates"): 10_000,
     ("search", "max_quote_chars"): 2_500, ("index", "max_article_mb"): 1_024, ("index", "batch_size"): 4_096,
     ("summary", "sentences"): 20, ("chunking", "max_words"): 2_000,
+    ("watch", "digest"): 10, ("watch", "per_channel"): 1_000, ("watch", "scan"): 200, ("watch", "interval"): 86_400,
 }
 
 
@@ -194,7 +206,7 @@ def _source(raw: Any, i: int) -> SourceSpec:
 
 
 def parse(data: dict[str, Any], base_dir: Path) -> Config:
-    unknown = set(data) - {"index", "chunking", "search", "summary", "slack", "web", "sources"}
+    unknown = set(data) - {"index", "chunking", "search", "summary", "slack", "web", "watch", "sources"}
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
     if not isinstance(data.get("sources", []), list):
@@ -206,6 +218,7 @@ def parse(data: dict[str, Any], base_dir: Path) -> Config:
         summary=_section(SummarySettings, data.get("summary"), "summary"),
         slack=_section(SlackSettings, data.get("slack"), "slack"),
         web=_section(WebSettings, data.get("web"), "web"),
+        watch=_section(WatchSettings, data.get("watch"), "watch"),
         sources=tuple(_source(s, i) for i, s in enumerate(data.get("sources", []))),
         base_dir=base_dir,
     )

@@ -25,9 +25,11 @@ class Filters:
     before: str = ""  # ISO date, exclusive
     site: str = ""  # a host; its subdomains match too
     author: str = ""  # case-insensitive part of the author field
+    # not written in questions: only these articles (a watch reads only what a build added)
+    articles: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.since or self.before or self.site or self.author)
+        return bool(self.since or self.before or self.site or self.author or self.articles)
 
     def describe(self) -> tuple[str, ...]:
         out = []

@@ -107,6 +107,7 @@ class Passage:
     cut_after: bool = False
     copies: int = 1  # near-identical articles (the same story saved or syndicated twice) folded into this one
     confidence: float = 0.0  # the fitted chance that the quote holds what was asked (index/evidence.py)
+    evidence: float = 0.0  # how much its article is about the question (cosine + rare words), as Answer.evidence
 
 
 @dataclass(frozen=True)

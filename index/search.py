@@ -83,6 +83,7 @@ class Searcher:
         self._faiss = None
         self.meta: dict[str, str] = {}
         self._stop_stems: frozenset[str] | None = None
+        self._dates: tuple[int, tuple[str, str]] = (-1, ("", ""))
         self.refresh()
 
     @classmethod
@@ -121,6 +122,16 @@ class Searcher:
     @property
     def chunk_count(self) -> int:
         return self._chunks
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def date_range(self) -> tuple[str, str]:
+        """The earliest and latest article dates, read once per generation."""
+        if self._dates[0] != self._generation:
+            self._dates = (self._generation, self.store.date_range())
+        return self._dates[1]
 
     def stop_stems(self) -> frozenset[str]:
         """The stop words as the index stems them: they never count as a question's terms."""

@@ -1,6 +1,7 @@
 """SQLite, the index's source of truth: articles, chunks with float32 vectors, FTS5, build state.
 
-The only module that writes SQL. Readers see the last published state: a build stages its
+The only module that writes the archive's SQL (the bot keeps its own tables in the same file, written by
+bot/state.py). Readers see the last published state: a build stages its
 embeddings in their own tables (committed as it goes, so a killed build loses no work) and moves
 them into the live tables in one transaction at the end.
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, fields
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.records import MAX_THREAD_ARTICLES, Article, Chunk, Hit, Thread
+from index.records import Article, Chunk, Hit
 
 FORMAT_VERSION = 1
 DB_NAME = "archive.sqlite"
@@ -43,15 +43,9 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, tokenize = 'porter unicode61 remove_diacritics 2'
 );
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS bot_events (key TEXT PRIMARY KEY, state TEXT NOT NULL, at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS bot_threads (channel TEXT NOT NULL, thread_ts TEXT NOT NULL, at REAL NOT NULL,
-    PRIMARY KEY (channel, thread_ts));
-CREATE TABLE IF NOT EXISTS bot_turns (channel TEXT NOT NULL, thread_ts TEXT NOT NULL, ts TEXT NOT NULL,
-    at REAL NOT NULL, question TEXT NOT NULL, article_ids TEXT NOT NULL, PRIMARY KEY (channel, thread_ts, ts));
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL, channel TEXT NOT NULL, vote TEXT NOT NULL,
-    question TEXT NOT NULL, chunk_ids TEXT NOT NULL, message TEXT NOT NULL DEFAULT ''
-);
+-- the generation that published each article as it is now: what a build added or changed
+CREATE TABLE IF NOT EXISTS article_generations (article_id TEXT PRIMARY KEY, generation INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS article_generations_generation ON article_generations(generation);
 CREATE TABLE IF NOT EXISTS staged_articles (
     model_key TEXT NOT NULL, {", ".join(c + " TEXT NOT NULL" for c in _ARTICLE_COLS)},
     PRIMARY KEY (article_id, content_hash, model_key)
@@ -66,15 +60,6 @@ CREATE TABLE IF NOT EXISTS staged_chunks (
 
 class StoreError(RuntimeError):
     pass
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring tables of an older index up to this version's (CREATE IF NOT EXISTS adds no columns)."""
-    if "message" not in {r[1] for r in conn.execute("PRAGMA table_info(feedback)")}:
-        conn.execute("ALTER TABLE feedback ADD COLUMN message TEXT NOT NULL DEFAULT ''")
-    # one vote per person, reply and direction, however often Slack delivers the click
-    conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS feedback_once ON feedback(user, channel, message, vote) "
-                 "WHERE message != ''")
 
 
 def damaged(path: Path, e: Exception) -> str:
@@ -114,7 +99,6 @@ class Store:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a killed process
                 conn.executescript(SCHEMA)
-                _migrate(conn)
         except sqlite3.DatabaseError as e:
             raise StoreError(damaged(path, e)) from None
         except OSError as e:
@@ -176,6 +160,7 @@ class Store:
             self.conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in ids])
             self.conn.execute("DELETE FROM chunks WHERE article_id = ?", (aid,))
             self.conn.execute("DELETE FROM articles WHERE article_id = ?", (aid,))
+            self.conn.execute("DELETE FROM article_generations WHERE article_id = ?", (aid,))
             removed.extend(ids)
         return removed
 
@@ -207,6 +192,10 @@ class Store:
                 blobs.append(vector)
         vecs = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1) if blobs else None
         return new_ids, vecs
+
+    def mark_generation(self, article_ids: Iterable[str], generation: int) -> None:
+        self.conn.executemany("INSERT OR REPLACE INTO article_generations (article_id, generation) VALUES (?, ?)",
+                              [(aid, generation) for aid in article_ids])
 
     def finish_publish(self, meta: dict[str, str], files: dict[str, tuple[int, int]]) -> None:
         self.conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
@@ -393,91 +382,20 @@ class Store:
         return list(self.conn.execute("SELECT article_id, url FROM articles WHERE instr(url, ?) > 0 LIMIT ?",
                                       (fragment, limit)))
 
+    def published_between(self, after: int, upto: int) -> list[str]:
+        """Articles added or changed by the generations after `after` up to `upto`, oldest first. An
+        index built before generations were recorded has none (its articles predate any watch)."""
+        try:
+            return [r[0] for r in self.conn.execute(
+                "SELECT article_id FROM article_generations WHERE generation > ? AND generation <= ? "
+                "ORDER BY generation, article_id", (after, upto))]
+        except sqlite3.OperationalError:
+            return []
+
     def article(self, article_id: str) -> Article | None:
         row = self.conn.execute(f"SELECT {', '.join(_ARTICLE_COLS)} FROM articles WHERE article_id = ?",
                                 (article_id,)).fetchone()
         return Article(*row) if row else None
-
-
-class Ledger:
-    """The bot's own state in the index's SQLite: which Slack events are answered (so a retry, a
-    restart or a second replica never answers twice), the threads it answered, and feedback."""
-
-    LEASE = 120.0  # seconds a claim holds before a retry may take over an attempt that died
-    TTL = 2 * 86400.0  # Slack retries for minutes; a day or two of memory is plenty
-    THREAD_TTL = 30 * 86400.0  # a thread's questions, for follow-ups: a month
-
-    def __init__(self, index_dir: Path):
-        self.store = Store.open(index_dir)
-        self.conn = self.store.conn
-        self._lock = threading.Lock()
-        self._purged = 0.0
-
-    def claim(self, key: str) -> bool:
-        """True if this process should answer the event now; False if it is answered or being answered."""
-        now = time.time()
-        with self._lock, self.store.transaction():
-            row = self.conn.execute("SELECT state, at FROM bot_events WHERE key = ?", (key,)).fetchone()
-            if row is None:
-                self.conn.execute("INSERT INTO bot_events (key, state, at) VALUES (?, 'working', ?)", (key, now))
-                return True
-            state, at = row
-            if state == "done" or (state == "working" and now - at < self.LEASE):
-                return False
-            self.conn.execute("UPDATE bot_events SET state = 'working', at = ? WHERE key = ?", (now, key))
-            return True
-
-    def finish(self, key: str, delivered: bool) -> None:
-        """Done when a reply reached Slack; failed (a retry will answer) when none could be posted."""
-        now = time.time()
-        with self._lock, self.store.transaction():
-            self.conn.execute("UPDATE bot_events SET state = ?, at = ? WHERE key = ?",
-                              ("done" if delivered else "failed", now, key))
-            if now - self._purged > 3600:
-                self.conn.execute("DELETE FROM bot_events WHERE at < ?", (now - self.TTL,))
-                self.conn.execute("DELETE FROM bot_turns WHERE at < ?", (now - self.THREAD_TTL,))
-                self._purged = now
-
-    def remember_thread(self, channel: str, thread_ts: str) -> None:
-        with self._lock, self.store.transaction():
-            self.conn.execute("INSERT OR REPLACE INTO bot_threads (channel, thread_ts, at) VALUES (?, ?, ?)",
-                              (channel, thread_ts, time.time()))
-
-    def answered_thread(self, channel: str, thread_ts: str) -> bool:
-        with self._lock:
-            return self.conn.execute("SELECT 1 FROM bot_threads WHERE channel = ? AND thread_ts = ?",
-                                     (channel, thread_ts)).fetchone() is not None
-
-    def add_turn(self, channel: str, thread_ts: str, ts: str, question: str, article_ids: list[str]) -> None:
-        """A question asked in a thread and the articles its answer quoted: the next follow-up's context."""
-        with self._lock, self.store.transaction():
-            self.conn.execute("INSERT OR REPLACE INTO bot_turns (channel, thread_ts, ts, at, question, article_ids) "
-                              "VALUES (?, ?, ?, ?, ?, ?)",
-                              (channel, thread_ts, ts, time.time(), question, json.dumps(article_ids)))
-
-    def thread(self, channel: str, thread_ts: str, before_ts: str | None = None) -> Thread:
-        """The turns of a thread so far (those before `before_ts`, if given), as a Thread."""
-        with self._lock:
-            rows = self.conn.execute(
-                "SELECT question, article_ids FROM bot_turns WHERE channel = ? AND thread_ts = ? AND ts < ? "
-                "ORDER BY CAST(ts AS REAL)", (channel, thread_ts, before_ts or "9" * 20)).fetchall()
-        cited: list[str] = []
-        for _, ids in reversed(rows):  # latest turn first
-            cited += [a for a in json.loads(ids) if a not in cited]
-        return Thread(tuple(q for q, _ in rows), tuple(cited[:MAX_THREAD_ARTICLES]))
-
-    def feedback(self, user: str, channel: str, message: str, vote: str, question: str, chunk_ids: list[int]) -> bool:
-        """Record a vote on a reply (`message`: its ts); False when this person's same vote on it is
-        already recorded (a replayed or repeated click)."""
-        with self._lock, self.store.transaction():
-            cur = self.conn.execute(
-                "INSERT OR IGNORE INTO feedback (at, user, channel, message, vote, question, chunk_ids) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (now_iso(), user, channel, message, vote, question, json.dumps(chunk_ids)))
-            return cur.rowcount == 1
-
-    def close(self) -> None:
-        self.store.close()
 
 
 def filter_sql(filters) -> tuple[str, list] | None:
@@ -498,6 +416,9 @@ def filter_sql(filters) -> tuple[str, list] | None:
     if filters.author:
         parts.append("instr(lower(author), ?) > 0")
         params.append(filters.author.lower())
+    if filters.articles:
+        parts.append(f"article_id IN ({', '.join('?' * len(filters.articles))})")
+        params += list(filters.articles)
     return " AND ".join(parts), params
 
 

@@ -43,6 +43,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.failures: dict[str, list[tuple[int, dict]]] = {}
         self.ws_url = ""
+        self.members: dict[str, list[str]] = {}  # channel -> its members (conversations.members)
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         fake = self
@@ -98,11 +99,36 @@ class FakeSlack:
         if method == "apps.connections.open":
             return 200, {}, {"ok": True, "url": self.ws_url}
         if method in ("chat.postMessage", "chat.update"):
-            return 200, {}, {"ok": True, "channel": args.get("channel"), "ts": f"{1700000000 + next(self._ts)}.000100",
+            ts = f"{1700000000 + next(self._ts)}.000100"
+            args["_ts"] = ts  # recorded with the call: conversations.history shows it
+            return 200, {}, {"ok": True, "channel": args.get("channel"), "ts": ts,
                              "message": {"text": args.get("text", "")}}
+        if method == "conversations.history":
+            return 200, {}, {"ok": True, "has_more": False, "messages": self.history(args.get("channel"))}
+        if method == "conversations.members":
+            # pages of two, as Slack pages long lists: the client must follow next_cursor
+            members = self.members.get(args.get("channel"), [])
+            start = int(args.get("cursor") or 0)
+            nxt = str(start + 2) if start + 2 < len(members) else ""
+            return 200, {}, {"ok": True, "members": members[start:start + 2],
+                             "response_metadata": {"next_cursor": nxt}}
         if method == "chat.postEphemeral":
             return 200, {}, {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
         return 200, {}, {"ok": True}
+
+    def history(self, channel: str) -> list[dict]:
+        """The messages posted to a channel, newest first, with their metadata as Slack returns it."""
+        with self._lock:
+            posts = [c.args for c in self.calls if c.method == "chat.postMessage" and c.args.get("channel") == channel
+                     and c.args["_status"] == 200]
+        out = []
+        for a in reversed(posts):
+            meta = a.get("metadata")
+            m = {"type": "message", "ts": a["_ts"], "text": a.get("text", "")}
+            if meta:
+                m["metadata"] = json.loads(meta) if isinstance(meta, str) else meta
+            out.append(m)
+        return out
 
     def of(self, method: str, ok_only: bool = True) -> list[Call]:
         with self._lock:

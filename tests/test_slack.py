@@ -45,10 +45,10 @@ def slack_env(tmp_path_factory, sample_index, embedder):
     fake = FakeSlack()
     port = free_port()
     cfg = parse({"index": {"path": str(root / "idx")}, "sources": [], "slack": {
-        "allowed_channels": ["C1", "C2", "CTHREAD", "CBIG"], "api_base_url": fake.api_url},
+        "allowed_channels": ["C1", "C2", "CTHREAD", "CBIG"], "api_base_url": fake.api_url, "admins": ["UADMIN"]},
         "web": {"public_url": f"http://127.0.0.1:{port}"}}, root)
     searcher = Searcher(cfg.index_dir(), embedder, cfg.search)
-    app = create_app(cfg, bot_token="xoxb-test", signing_secret=SECRET, searcher=searcher)
+    app = create_app(cfg, bot_token="xoxb-test", signing_secret=SECRET, searcher=searcher, watch=False)
     server = web.server(app, SECRET, "127.0.0.1", port, threads=8)
     threading.Thread(target=server.run, daemon=True).start()
     env = {"url": f"http://127.0.0.1:{server.effective_port}", "fake": fake, "cfg": cfg, "union": union,
@@ -419,9 +419,9 @@ def test_healthz(slack_env):
 
 # --- /summarize and buttons ----------------------------------------------------------------------
 
-def command(env, text: str, channel="C1", response_id="s1"):
-    form = {"token": "x", "team_id": TEAM, "channel_id": channel, "channel_name": "general", "user_id": "UHUMAN",
-            "command": "/summarize", "text": text, "api_app_id": "AARCHIVIST", "trigger_id": "1.2.3",
+def command(env, text: str, channel="C1", response_id="s1", name="/summarize", user="UHUMAN"):
+    form = {"token": "x", "team_id": TEAM, "channel_id": channel, "channel_name": "general", "user_id": user,
+            "command": name, "text": text, "api_app_id": "AARCHIVIST", "trigger_id": "1.2.3",
             "response_url": env["fake"].url + f"/response/{response_id}"}
     return post(env, urllib.parse.urlencode(form), "application/x-www-form-urlencoded")
 
@@ -471,19 +471,55 @@ def test_more_results_posts_the_next_passages_in_the_thread(slack_env):
     assert more_quotes and not first_quotes & more_quotes
 
 
-def test_feedback_is_recorded_and_acknowledged(slack_env):
+def view_submission(env, view: dict, values: dict, user="UHUMAN"):
+    payload = {"type": "view_submission", "team": {"id": TEAM}, "user": {"id": user}, "api_app_id": "AARCHIVIST",
+               "token": "x", "trigger_id": "1.2.4", "view": {**view, "id": "V1", "state": {"values": values}}}
+    return post(env, "payload=" + urllib.parse.quote(json.dumps(payload)), "application/x-www-form-urlencoded")
+
+
+def test_a_thumbs_down_opens_a_form_whose_verdict_is_stored_with_what_was_shown(slack_env):
     fake, ts = slack_env["fake"], next_ts()
     event(slack_env, mention("C1", "why did IBM quit facial recognition?", ts))
     [reply] = replies(fake, "C1", ts)
     buttons = {e["action_id"]: e for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]}
     action(slack_env, "feedback_down", buttons["feedback_down"]["value"], message={"ts": "1.6", "thread_ts": ts})
-    [ack] = fake.wait_for("chat.postEphemeral", where=lambda c: "is recorded" in c.args.get("text", ""))
-    assert ack.args["text"] == "Thanks, your 👎 is recorded."
+    [opened] = fake.wait_for("views.open", where=lambda c: "1.6" in c.args["view"]["private_metadata"])
+    view = opened.args["view"]
+    assert opened.args["trigger_id"] == "1.2.3" and view["callback_id"] == "feedback_verdict"
+    assert [o["value"] for o in view["blocks"][0]["element"]["options"]] == [
+        "wrong_article", "wrong_quote", "should_be_nothing", "other"]
+    # nothing picked: Slack shows the error on the form and nothing is stored
+    status, body, _ = view_submission(slack_env, view, {"verdict": {"choice": {"selected_option": None}}})
+    assert status == 200 and json.loads(body) == {"response_action": "errors",
+                                                  "errors": {"verdict": "Pick what was wrong."}}
+    status, _, _ = view_submission(slack_env, view, {
+        "verdict": {"choice": {"type": "radio_buttons", "selected_option": {"value": "wrong_quote"}}},
+        "comment": {"text": {"type": "plain_text_input", "value": "  the quote is about Amazon  "}}})
+    assert status == 200
+    [ack] = fake.wait_for("chat.postEphemeral", where=lambda c: "1.6" not in c.args.get("text", "")
+                          and c.args.get("thread_ts") == ts)
+    assert ack.args["text"] == "Thanks, your 👎 is recorded: right article, wrong quote."
     db = sqlite3.connect(slack_env["cfg"].index_dir() / "archive.sqlite")
-    rows = db.execute("SELECT user, channel, vote, question, chunk_ids FROM feedback").fetchall()
+    row = db.execute("SELECT user, channel, vote, question, chunk_ids, status, shown, verdict, comment FROM feedback "
+                     "WHERE message = '1.6'").fetchone()
     db.close()
-    assert ("UHUMAN", "C1", "down", "why did IBM quit facial recognition?") in [r[:4] for r in rows]
-    assert json.loads(rows[-1][4]) == json.loads(buttons["feedback_down"]["value"])["chunks"]
+    value = json.loads(buttons["feedback_down"]["value"])
+    assert row[:4] == ("UHUMAN", "C1", "down", "why did IBM quit facial recognition?")
+    assert json.loads(row[4]) == value["chunks"] and row[5] == "answered"
+    assert json.loads(row[6]) == [{"chunk_id": c, "start": s, "end": e} for c, s, e in value["shown"]] != []
+    assert row[7:] == ("wrong_quote", "the quote is about Amazon")
+
+
+def test_a_thumbs_down_whose_form_cannot_open_is_still_recorded(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    event(slack_env, mention("C1", "Robert Mugabe", ts))
+    [reply] = replies(fake, "C1", ts)
+    down = next(e for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == "feedback_down")
+    fake.fail("views.open", 400)  # e.g. the 3-second trigger expired
+    action(slack_env, "feedback_down", down["value"], message={"ts": "1.7", "thread_ts": ts})
+    [ack] = fake.wait_for("chat.postEphemeral", where=lambda c: c.args.get("thread_ts") == ts)
+    assert ack.args["text"] == "Thanks, your 👎 is recorded."
 
 
 def test_a_replayed_vote_is_recorded_once(slack_env):
@@ -500,6 +536,159 @@ def test_a_replayed_vote_is_recorded_once(slack_env):
     db = sqlite3.connect(slack_env["cfg"].index_dir() / "archive.sqlite")
     assert db.execute("SELECT count(*) FROM feedback WHERE message = '9.9' AND vote = 'up'").fetchone() == (1,)
     db.close()
+
+
+# --- /archivist, the Home tab, "Find in archive" ---------------------------------------------------
+
+def archivist(env, text, channel="C2", user="UHUMAN", rid="w"):
+    rid = f"{rid}{next(_ts)}"
+    assert command(env, text, channel=channel, response_id=rid, name="/archivist", user=user)[0] == 200
+    [resp] = env["fake"].wait_for("response_url", where=lambda c: c.args["_path"] == f"/response/{rid}")
+    return resp.args["response_type"], resp.args["text"]
+
+
+def test_only_a_channels_members_change_its_watches(slack_env):
+    fake = slack_env["fake"]
+    fake.members["C2"] = ["UA", "UB", "UHUMAN"]  # two pages of members: the bot must read both
+    assert archivist(slack_env, "watch harbor bridge", user="UOUTSIDER") == (
+        "ephemeral", "Only members of this channel can change its watches.")
+    kind, text = archivist(slack_env, "watch harbor bridge since:2021")
+    m = re.fullmatch(r"<@UHUMAN> set watch `#(\d+)`: new articles about _harbor bridge since:2021_ will be posted "
+                     r"here after each build\. `/archivist unwatch \1` stops it\.", text)
+    assert kind == "in_channel" and m, text
+    watch_id = m.group(1)
+    assert archivist(slack_env, "watches", user="UOUTSIDER") == ("ephemeral", (
+        f"This channel's watches:\n• `#{watch_id}` _harbor bridge since:2021_ · set by <@UHUMAN>\n"
+        "`/archivist unwatch <id>` stops one."))
+    assert archivist(slack_env, f"unwatch {watch_id}", user="UOUTSIDER")[1] == \
+        "Only members of this channel can change its watches."
+    assert archivist(slack_env, f"unwatch {watch_id}", channel="C1")[1] == \
+        "Only members of this channel can change its watches."  # C1 has no members listed
+    assert archivist(slack_env, f"unwatch {watch_id}") == ("in_channel", f"<@UHUMAN> stopped watch `#{watch_id}`.")
+    assert archivist(slack_env, f"unwatch {watch_id}")[1] == (
+        f"This channel has no watch `#{watch_id}`; `/archivist watches` lists its watches.")
+    assert archivist(slack_env, "watches")[1].startswith("This channel watches nothing yet.")
+
+
+def test_archivist_command_errors_are_clear(slack_env):
+    slack_env["fake"].members["C2"] = ["UHUMAN"]
+    assert archivist(slack_env, "watch since:yesterday fires")[1] == (
+        "That filter doesn't work: since: expects a date like 2020, 2020-06 or 2020-06-30, not 'yesterday'.")
+    assert archivist(slack_env, "watch   ")[1].startswith("Watch what? Usage: `/archivist watch")
+    assert archivist(slack_env, "unwatch many")[1].startswith("Which watch?")
+    assert archivist(slack_env, "")[1].startswith("Usage: `/archivist watch")
+    assert archivist(slack_env, "frobnicate")[1].startswith("Usage: `/archivist watch")
+    assert archivist(slack_env, "watch fires", channel="CNOTALLOWED")[1] == (
+        "Archivist isn't enabled in this channel. An admin can add it to `[slack] allowed_channels`. "
+        "Until then it cannot have watches.")
+    assert archivist(slack_env, "watch fires", channel="D123")[1].startswith("Watches belong to channels")
+    assert archivist(slack_env, "watch " + "x" * 400)[1] == "A watch is at most 300 characters."
+
+
+def _check_limits(blocks: list[dict]) -> None:
+    assert 0 < len(blocks) <= 100
+    for b in blocks:
+        if b["type"] == "header":
+            assert len(b["text"]["text"]) <= 150
+        for t in [b.get("text")] + b.get("elements", []):
+            if isinstance(t, dict) and "text" in t and isinstance(t["text"], str):
+                assert len(t["text"]) <= 3000
+
+
+def test_the_home_tab_shows_the_archive_your_questions_and_your_channels_watches(slack_env):
+    fake = slack_env["fake"]
+    fake.members["CBIG"] = ["UHUMAN", "UADMIN"]
+    fake.members["CTHREAD"] = ["UADMIN"]
+    archivist(slack_env, "watch crash investigations", channel="CBIG")
+    fake.members["CTHREAD"] = ["UADMIN"]
+    archivist(slack_env, "watch lighthouses", channel="CTHREAD", user="UADMIN")
+    ts = next_ts()
+    event(slack_env, mention("C1", "how much will the harbor bridge cost?", ts))
+    replies(fake, "C1", ts)
+    event(slack_env, {"type": "app_home_opened", "user": "UHUMAN", "channel": "DHOME", "tab": "home"})
+    [call] = fake.wait_for("views.publish", where=lambda c: c.args["user_id"] == "UHUMAN")
+    view = call.args["view"]
+    blocks, blob = view["blocks"], json.dumps(view["blocks"], ensure_ascii=False)
+    _check_limits(blocks)
+    assert view["type"] == "home"
+    searcher = slack_env["searcher"]
+    first, last = searcher.store.date_range()
+    assert f"*{searcher.articles:,} articles* ({searcher.chunk_count:,} passages) from {first} to {last}" in blob
+    assert "_how much will the harbor bridge cost?_ — ✅ answered · <#C1>" in blob
+    assert "_crash investigations_ in <#CBIG> · set by <@UHUMAN>" in blob
+    assert "lighthouses" not in blob  # not one of this person's channels
+    assert "Feedback this week" not in blob  # not an admin
+    # the Messages tab is not the Home tab: nothing is published for it
+    event(slack_env, {"type": "app_home_opened", "user": "UOTHER", "channel": "DHOME", "tab": "messages"})
+    settle()
+    assert not [c for c in fake.of("views.publish") if c.args["user_id"] == "UOTHER"]
+
+
+def test_admins_see_the_weeks_feedback_on_their_home_tab(slack_env):
+    fake, ts = slack_env["fake"], next_ts()
+    event(slack_env, mention("C1", "plane crash in Karaj", ts))
+    [reply] = replies(fake, "C1", ts)
+    down = next(e for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == "feedback_down")
+    action(slack_env, "feedback_down", down["value"], message={"ts": "5.5", "thread_ts": ts})
+    fake.wait_for("views.open", where=lambda c: "5.5" in c.args["view"]["private_metadata"])
+    db = sqlite3.connect(slack_env["cfg"].index_dir() / "archive.sqlite")
+    up, downs = (db.execute("SELECT count(*) FROM feedback WHERE vote = ?", (v,)).fetchone()[0] for v in ("up", "down"))
+    db.close()
+    event(slack_env, {"type": "app_home_opened", "user": "UADMIN", "channel": "DHOME", "tab": "home"})
+    [call] = fake.wait_for("views.publish", where=lambda c: c.args["user_id"] == "UADMIN")
+    blob = json.dumps(call.args["view"]["blocks"], ensure_ascii=False)
+    _check_limits(call.args["view"]["blocks"])
+    assert f"👍 {up} · 👎 {downs}" in blob and downs >= 1
+    assert "👎 _plane crash in Karaj_ (✅ answered) · <@UHUMAN> in <#C1>" in blob
+    assert "_lighthouses_ in <#CTHREAD> · set by <@UADMIN>" in blob
+
+
+def shortcut(env, text: str, channel="C1", ts="1700.1", thread_ts=None, rid="f"):
+    payload = {"type": "message_action", "callback_id": "find_in_archive", "trigger_id": "1.2.5", "token": "x",
+               "team": {"id": TEAM}, "user": {"id": "UHUMAN"}, "channel": {"id": channel, "name": "general"},
+               "message": {"type": "message", "user": "UCOLLEAGUE", "text": text, "ts": ts,
+                           **({"thread_ts": thread_ts} if thread_ts else {})},
+               "message_ts": ts, "response_url": env["fake"].url + f"/response/{rid}", "action_ts": str(time.time())}
+    return post(env, "payload=" + urllib.parse.quote(json.dumps(payload)), "application/x-www-form-urlencoded")
+
+
+def test_find_in_archive_answers_privately_and_shares_into_the_thread(slack_env):
+    fake = slack_env["fake"]
+    root = next_ts()
+    status, _, took = shortcut(slack_env, "IBM said it would stop selling facial recognition software", ts=root,
+                               rid="find1")
+    assert status == 200 and took < 3
+    [private] = fake.wait_for("response_url", where=lambda c: c.args["_path"] == "/response/find1")
+    assert private.args["response_type"] == "ephemeral"
+    assert IBM in json.dumps(private.args["blocks"])
+    [share] = [e for b in private.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert share["action_id"] == "share_answer" and share["text"]["text"] == "Share in thread"
+    assert not fake.of("chat.postMessage", ok_only=False) or all(
+        c.args.get("thread_ts") != root for c in fake.of("chat.postMessage"))  # nothing public yet
+    action(slack_env, "share_answer", share["value"], response_url=fake.url + "/response/find1-share")
+    [public] = replies(fake, "C1", root)
+    assert public.args["blocks"][0]["elements"][0]["text"] == (
+        "<@UHUMAN> looked this up in the archive: _IBM said it would stop selling facial recognition software_")
+    assert IBM in all_text(public)
+    [delete] = fake.wait_for("response_url", where=lambda c: c.args["_path"] == "/response/find1-share")
+    assert delete.args.get("delete_original") in (True, "true")
+    # the thread is now one the bot answered: a follow-up there, without a mention, is answered
+    ts = next_ts()
+    event(slack_env, {"type": "message", "channel_type": "channel", "user": "UHUMAN", "channel": "C1", "ts": ts,
+                      "thread_ts": root, "text": "who wrote the letter to lawmakers?"})
+    [_, follow] = replies(fake, "C1", root, count=2)
+    assert "Krishna" in all_text(follow)
+
+
+def test_find_in_archive_on_a_message_without_text_or_in_a_closed_channel(slack_env):
+    fake = slack_env["fake"]
+    shortcut(slack_env, "", rid="find2")
+    [r] = fake.wait_for("response_url", where=lambda c: c.args["_path"] == "/response/find2")
+    assert r.args["text"] == "That message has no text to look up in the archive."
+    shortcut(slack_env, "IBM", channel="CNOTALLOWED", rid="find3")
+    [r] = fake.wait_for("response_url", where=lambda c: c.args["_path"] == "/response/find3")
+    assert r.args["text"].startswith("Archivist isn't enabled in this channel.")
 
 
 # --- Socket Mode ---------------------------------------------------------------------------------
