@@ -14,6 +14,13 @@ JSON line in, one out), side by side in one run:
   5. Latency of a whole answer through the `ask -` pipe over a 100,000-chunk index (bench/scale.py's).
 
     python bench/answers.py [--only newsqa|xquad|followups|scifact|latency] [--quick]
+
+A team's own votes replay as regression cases: `archivist feedback --export votes.jsonl`, then
+
+    python bench/answers.py --replay votes.jsonl [--config config.toml]
+
+asks each question again through the same pipe and says, per verdict, how many replies changed as the
+vote asked (a 👎 case fixed, a 👍 case still the same).
 Indexes are built once into bench/.cache with the real build and reused.
 """
 from __future__ import annotations
@@ -256,11 +263,53 @@ def latency(embedder, limit: int) -> None:
     print(f"   p50 {median(times):.0f} ms   p95 {pct(times, 95):.0f} ms   max {max(times):.0f} ms")
 
 
+def _quotes(passages: list[dict]) -> list[tuple[str, str]]:
+    return [(p["article_id"], " ".join(p["quote"].split())) for p in passages]
+
+
+def judged(case: dict, reply: dict) -> bool:
+    """Whether the reply now does what the vote asked: a 👍 reply keeps its first quote; a 👎 one no
+    longer makes the mistake its verdict names (any change, without a verdict)."""
+    before, now = _quotes(case["shown"]), _quotes(reply.get("passages", []))
+    if case["vote"] == "up":
+        return bool(before) and now[:1] == before[:1]
+    verdict = case.get("verdict", "")
+    if verdict == "should_be_nothing":
+        return reply.get("status") in ("related", "nothing")
+    if verdict == "wrong_article":
+        return reply.get("status") != "answered" or not now or now[0][0] not in {a for a, _ in before}
+    if verdict == "wrong_quote":
+        return not set(now) & set(before)
+    return now != before or reply.get("status") != case.get("status")
+
+
+def replay(path: str, config: str) -> None:
+    cases = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    ask = Ask(Path(config))
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for c in cases:
+        reply, _ = ask(c["question"])
+        kind = "👍 kept" if c["vote"] == "up" else f"👎 {c.get('verdict') or 'no verdict'}: fixed"
+        tally[kind][0] += 1
+        tally[kind][1] += judged(c, reply)
+    ask.close()
+    print(f"\nReplay of {len(cases)} votes from {path} through `archivist --config {config} ask --json -`")
+    print(f"   {'case':<34} {'votes':>6} {'as asked':>9}")
+    for kind, (n, ok) in sorted(tally.items()):
+        print(f"   {kind:<34} {n:>6} {ok:>9}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--replay", metavar="FILE", help="votes exported by `archivist feedback --export`: ask again")
+    ap.add_argument("--config", default="config.toml", help="with --replay: the index's config")
     ap.add_argument("--only", choices=("newsqa", "xquad", "followups", "scifact", "latency"))
     ap.add_argument("--quick", action="store_true", help="a sample of the larger sets, for a fast look")
     args = ap.parse_args()
+    if args.replay:
+        replay(args.replay, args.config)
+        print(f"\ncommand: python bench/answers.py --replay {args.replay} --config {args.config}")
+        return 0
     from index.embed import Embedder
 
     embedder = Embedder()

@@ -157,6 +157,43 @@ def cmd_check(cfg: Config, args) -> int:
     return 0 if all(f.ok for f in findings) else 1
 
 
+def cmd_feedback(cfg: Config, args) -> int:
+    import datetime as dt
+
+    from bot.evalset import case, describe
+    from bot.state import State
+    from index.store import Store
+
+    since = args.since or ""
+    if since:
+        try:
+            since = dt.date.fromisoformat(since).isoformat()
+        except ValueError:
+            print(f"error: --since expects a date like 2026-11-01, not {since!r}", file=sys.stderr)
+            return 2
+    Store.open(cfg.index_dir(), readonly=True).close()  # a missing or damaged index: its one clear line
+    state = State(cfg.index_dir())
+    try:
+        votes = state.feedback_since(since)
+    finally:
+        state.close()
+    if args.export:
+        with open(args.export, "w", encoding="utf-8") as f:
+            for v in votes:
+                f.write(json.dumps(case(v), ensure_ascii=False) + "\n")
+        down = sum(v.vote == "down" for v in votes)
+        print(f"wrote {len(votes)} cases ({down} 👎, {len(votes) - down} 👍) to {args.export}")
+    elif args.json:
+        for v in votes:
+            print(json.dumps(case(v), ensure_ascii=False))
+    else:
+        for v in votes:
+            show(describe(v) + "\n")
+        down = sum(v.vote == "down" for v in votes)
+        print(f"{len(votes)} votes: {len(votes) - down} 👍, {down} 👎" + (f" since {since}" if since else ""))
+    return 0
+
+
 def _age(seconds: float) -> str:
     for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds >= size:
@@ -452,6 +489,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="in Socket Mode: also serve the archive's pages (archived copies, search) on this port, "
                         "at [web] host; with --http they are on --port")
     v.set_defaults(func=cmd_serve)
+
+    f = add("feedback", help="the 👍/👎 votes from Slack, with verdicts; --export writes an evaluation set")
+    f.add_argument("--json", action="store_true", help="one JSON object per vote")
+    f.add_argument("--since", help="only votes on or after this date (YYYY-MM-DD)")
+    f.add_argument("--export", metavar="FILE", help="write the votes as JSON lines that bench/answers.py --replay "
+                   "asks again")
+    f.set_defaults(func=cmd_feedback)
 
     c = add("chat", help="the bot's replies in the terminal, without Slack")
     c.set_defaults(func=cmd_chat)

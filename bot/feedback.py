@@ -16,6 +16,18 @@ from bot.views import feedback_modal
 log = logging.getLogger("archivist.bot")
 
 
+def shown_quotes(bot: Bot, shown: list[list[int]]) -> list[dict]:
+    """What a reply showed, read now (a later build may change the articles): each quote's chunk, offsets,
+    article and text, so that a vote stays a self-contained evaluation case."""
+    hits = {h.chunk_id: h for h in bot.searcher.store.hits([(c, 0.0) for c, _, _ in shown])}
+    out = []
+    for c, start, end in shown:
+        h = hits.get(c)
+        out.append({"chunk_id": c, "start": start, "end": end, "article_id": h.article_id if h else "",
+                    "title": h.title if h else "", "quote": h.text[start - h.start:end - h.start] if h else ""})
+    return out
+
+
 def register(app: App, bot: Bot) -> None:
     def on_vote(vote: str):
         def handler(ack, body, client):
@@ -24,7 +36,7 @@ def register(app: App, bot: Bot) -> None:
             channel, user = body["channel"]["id"], body["user"]["id"]
             message = body.get("message") or {}
             reply_ts = message.get("ts") or body.get("container", {}).get("message_ts", "")
-            shown = [{"chunk_id": c, "start": s, "end": e} for c, s, e in value.get("shown", [])]
+            shown = shown_quotes(bot, value.get("shown", []))
             new = bot.state.feedback(user, channel, reply_ts, vote, value["q"], value["chunks"], value.get("st", ""),
                                      shown)
             if not new:

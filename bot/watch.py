@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -20,6 +21,8 @@ from bot.answer import answer
 from bot.service import Bot
 from bot.state import Run, Watch
 from bot.views import watch_blocks
+from index import filters as filtermod
+from index.filters import FilterError
 from index.records import ERROR, NOTHING, Passage
 
 log = logging.getLogger("archivist.watch")
@@ -114,8 +117,11 @@ class Watcher:
         settings = self.bot.cfg.watch
         out: dict[str, Passage] = {}
         for i in range(0, len(article_ids), BATCH):
+            near = self._near(w, article_ids[i:i + BATCH])
+            if not near:
+                continue
             with self.bot.lock:
-                a = answer(w.query, self.bot.searcher, k=settings.scan, within=tuple(article_ids[i:i + BATCH]))
+                a = answer(w.query, self.bot.searcher, k=settings.scan, within=tuple(near))
             if a.status in (ERROR, NOTHING):
                 continue
             for p in a.passages:
@@ -123,6 +129,22 @@ class Watcher:
                                                 or p.evidence >= settings.min_evidence):
                     out[p.article_id] = p
         return sorted(out.values(), key=lambda p: (-p.confidence, -p.evidence))[:settings.scan]
+
+    def _near(self, w: Watch, article_ids: list[str]) -> list[str]:
+        """The articles worth reading closely (the costly part of an answer): those with a passage near
+        the watch in meaning (cosine ≥ [search] min_similarity, the bar an answer's articles pass too) or
+        sharing its rare words. Most watches have none among a build's news, and cost two searches."""
+        try:
+            query, filters = filtermod.parse(w.query)
+        except FilterError:
+            return []  # checked when the watch was set; a later version may read filters differently
+        within = replace(filters, articles=tuple(article_ids))
+        s = self.bot.searcher
+        with self.bot.lock:
+            near = {h.article_id for h in s.search(query, within, mode="dense")
+                    if h.similarity >= self.bot.cfg.search.min_similarity}
+            near |= {h.article_id for h in s.search(query, within, mode="keyword")}
+        return [a for a in article_ids if a in near]
 
     def _posted_before(self, w: Watch, run: Run) -> str:
         """The ts of an earlier attempt's post of this run, if it reached Slack ('' if not)."""

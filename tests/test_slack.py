@@ -506,7 +506,9 @@ def test_a_thumbs_down_opens_a_form_whose_verdict_is_stored_with_what_was_shown(
     value = json.loads(buttons["feedback_down"]["value"])
     assert row[:4] == ("UHUMAN", "C1", "down", "why did IBM quit facial recognition?")
     assert json.loads(row[4]) == value["chunks"] and row[5] == "answered"
-    assert json.loads(row[6]) == [{"chunk_id": c, "start": s, "end": e} for c, s, e in value["shown"]] != []
+    shown = json.loads(row[6])
+    assert [(x["chunk_id"], x["start"], x["end"]) for x in shown] == [tuple(x) for x in value["shown"]] != []
+    assert shown[0]["title"] == IBM and " ".join(shown[0]["quote"].split()[:8]) in reply.args["blocks"][0]["text"]["text"]
     assert row[7:] == ("wrong_quote", "the quote is about Amazon")
 
 
@@ -520,6 +522,46 @@ def test_a_thumbs_down_whose_form_cannot_open_is_still_recorded(slack_env):
     action(slack_env, "feedback_down", down["value"], message={"ts": "1.7", "thread_ts": ts})
     [ack] = fake.wait_for("chat.postEphemeral", where=lambda c: c.args.get("thread_ts") == ts)
     assert ack.args["text"] == "Thanks, your 👎 is recorded."
+
+
+def test_feedback_lists_and_exports_votes_that_the_bench_replays(slack_env, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    fake, ts = slack_env["fake"], next_ts()
+    event(slack_env, mention("C1", "why did IBM quit facial recognition?", ts))
+    [reply] = replies(fake, "C1", ts)
+    down = next(e for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == "feedback_down")
+    action(slack_env, "feedback_down", down["value"], message={"ts": "8.8", "thread_ts": ts})
+    [opened] = fake.wait_for("views.open", where=lambda c: "8.8" in c.args["view"]["private_metadata"])
+    view_submission(slack_env, opened.args["view"], {"verdict": {"choice": {"selected_option": {"value": "wrong_quote"}}}})
+    fake.wait_for("chat.postEphemeral", where=lambda c: c.args.get("thread_ts") == ts)
+    config = tmp_path / "c.toml"
+    config.write_text(f'[index]\npath = {json.dumps(str(slack_env["cfg"].index_dir()))}\n')
+    r = run_cli("--config", config, "feedback")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^\d{4}-\d\d-\d\dT[\d:]+Z 👎 · right article, wrong quote · answered · UHUMAN in C1\n"
+                     r"  question: why did IBM quit facial recognition\?\n  shown: " + re.escape(IBM) + " — “", r.stdout, re.M)
+    votes = [json.loads(line) for line in run_cli("--config", config, "feedback", "--json").stdout.splitlines()]
+    assert r.stdout.splitlines()[-1] == f"{len(votes)} votes: {sum(v['vote'] == 'up' for v in votes)} 👍, " \
+                                        f"{sum(v['vote'] == 'down' for v in votes)} 👎"
+    assert run_cli("--config", config, "feedback", "--since", "2999-01-01").stdout == "0 votes: 0 👍, 0 👎 since 2999-01-01\n"
+    bad = run_cli("--config", config, "feedback", "--since", "yesterday")
+    assert bad.returncode == 2 and bad.stderr == "error: --since expects a date like 2026-11-01, not 'yesterday'\n"
+    export = tmp_path / "votes.jsonl"
+    r = run_cli("--config", config, "feedback", "--export", export)
+    assert r.stdout.startswith(f"wrote {len(votes)} cases (") and export.read_text().count("\n") == len(votes)
+    case = next(json.loads(line) for line in export.read_text().splitlines() if '"wrong_quote"' in line)
+    assert case["question"] == "why did IBM quit facial recognition?" and case["shown"][0]["title"] == IBM
+    # the bench asks again through `archivist ask --json -`; the same index gives the same quote: not fixed
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "answers.py"), "--replay", str(export), "--config",
+                          str(config)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = dict(re.findall(r"^   (\S.*?)\s{2,}(\d+\s+\d+)$", out.stdout, re.M))
+    assert rows["👎 wrong_quote: fixed"].split()[1] == "0", out.stdout
 
 
 def test_a_replayed_vote_is_recorded_once(slack_env):
