@@ -22,7 +22,7 @@ from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, 
 
 from bot import commands, feedback, home, questions
 from bot.service import Bot
-from bot.state import State
+from bot.state import open_state
 from bot.watch import Watcher
 from index.config import Config
 from index.embed import Embedder
@@ -118,7 +118,7 @@ def create_app(cfg: Config, *, bot_token: str, signing_secret: str | None = None
         request_verification_enabled=signing_secret is not None, process_before_response=False))
     searcher = searcher or Searcher.open(cfg, embedder)
     signer = Signer(load_secret(cfg.index_dir()), cfg.web.public_url, cfg.web.link_days)
-    bot = Bot(cfg, searcher, State(cfg.index_dir()), threading.Lock(), signer)
+    bot = Bot(cfg, searcher, open_state(cfg), threading.Lock(), signer)
     app.bot = bot  # for the HTTP health check and for tests
     for listeners in (questions, feedback, commands, home):
         listeners.register(app, bot)

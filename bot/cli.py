@@ -161,7 +161,7 @@ def cmd_feedback(cfg: Config, args) -> int:
     import datetime as dt
 
     from bot.evalset import case, describe
-    from bot.state import State
+    from bot.state import open_state
     from index.store import Store
 
     since = args.since or ""
@@ -172,7 +172,7 @@ def cmd_feedback(cfg: Config, args) -> int:
             print(f"error: --since expects a date like 2026-11-01, not {since!r}", file=sys.stderr)
             return 2
     Store.open(cfg.index_dir(), readonly=True).close()  # a missing or damaged index: its one clear line
-    state = State(cfg.index_dir())
+    state = open_state(cfg)
     try:
         votes = state.feedback_since(since)
     finally:

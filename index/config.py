@@ -118,6 +118,13 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class StateSettings:
+    # where the bot keeps its state: empty, the index's SQLite; "postgresql://user@host/db" for replicas on
+    # several hosts (the password from PGPASSWORD or ~/.pgpass, never in the file)
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     index: IndexSettings = IndexSettings()
     chunking: ChunkSettings = ChunkSettings()
@@ -126,6 +133,7 @@ class Config:
     slack: SlackSettings = SlackSettings()
     web: WebSettings = WebSettings()
     watch: WatchSettings = WatchSettings()
+    state: StateSettings = StateSettings()
     sources: tuple[SourceSpec, ...] = ()
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths resolve against it
 
@@ -206,7 +214,7 @@ def _source(raw: Any, i: int) -> SourceSpec:
 
 
 def parse(data: dict[str, Any], base_dir: Path) -> Config:
-    unknown = set(data) - {"index", "chunking", "search", "summary", "slack", "web", "watch", "sources"}
+    unknown = set(data) - {"index", "chunking", "search", "summary", "slack", "web", "watch", "state", "sources"}
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
     if not isinstance(data.get("sources", []), list):
@@ -219,9 +227,15 @@ def parse(data: dict[str, Any], base_dir: Path) -> Config:
         slack=_section(SlackSettings, data.get("slack"), "slack"),
         web=_section(WebSettings, data.get("web"), "web"),
         watch=_section(WatchSettings, data.get("watch"), "watch"),
+        state=_section(StateSettings, data.get("state"), "state"),
         sources=tuple(_source(s, i) for i, s in enumerate(data.get("sources", []))),
         base_dir=base_dir,
     )
+    url = cfg.state.url
+    if url and not re.match(r"^postgres(ql)?://", url):
+        raise ConfigError(f"[state] url must be a postgresql:// address, not {url!r}")
+    if re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", url):
+        raise ConfigError("[state] url holds a password: keep it out of the file (set PGPASSWORD, or use ~/.pgpass)")
     if cfg.index.backend == "int8":
         raise ConfigError('[index] backend "int8" is now "onnx-int8" (quantised with onnxruntime; its vectors differ, '
                           "so the index is embedded again)")

@@ -3,13 +3,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# the browser tests drive Debian's Chromium (never a downloaded browser)
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  echo "Installing Debian's chromium and chromium-driver for the browser tests..."
+# real servers from Debian's packages (never a downloaded browser): Chromium for the browser tests,
+# PostgreSQL (initdb, pg_ctl; each test run starts its own in a temp folder) for the shared-state tests
+need=()
+command -v chromium >/dev/null && command -v chromedriver >/dev/null || need+=(chromium chromium-driver)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "Installing Debian's ${need[*]} for the tests..."
   APT="env DEBIAN_FRONTEND=noninteractive apt-get"
   [ "$(id -u)" = 0 ] || APT="sudo $APT"
-  { $APT install -y -q chromium chromium-driver || { $APT update -q && $APT install -y -q chromium chromium-driver; }; } \
-    > /tmp/archivist-apt.log 2>&1 || { cat /tmp/archivist-apt.log; echo "could not install chromium" >&2; exit 1; }
+  { $APT install -y -q "${need[@]}" || { $APT update -q && $APT install -y -q "${need[@]}"; }; } \
+    > /tmp/archivist-apt.log 2>&1 || { cat /tmp/archivist-apt.log; echo "could not install ${need[*]}" >&2; exit 1; }
 fi
 export HF_HUB_OFFLINE=1
 exec .venv/bin/python -m pytest "$@"

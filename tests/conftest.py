@@ -1,3 +1,4 @@
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -109,3 +110,30 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (tests/pgserver.py), stopped even when tests fail."""
+    from pgserver import PostgresServer
+
+    server = PostgresServer(free_port())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres):
+    """A fresh database on the session's server, for one test."""
+    import psycopg
+
+    n = next(_databases)
+    with psycopg.connect(postgres.url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE t{n}")
+    return postgres.url.rsplit("/", 1)[0] + f"/t{n}"
+
+
+_databases = itertools.count(1)

@@ -1,6 +1,7 @@
 """Watched topics end to end: `/archivist watch` over signed HTTP, a real build that adds articles, the
 bot noticing the new generation and posting to a local fake of Slack, exactly once."""
 import json
+import sqlite3
 import threading
 import time
 
@@ -11,7 +12,7 @@ from fakeslack import FakeSlack
 from test_slack import SECRET, archivist, settle
 from bot import web
 from bot.app import create_app
-from bot.state import State
+from bot.state import State, open_state
 from bot.watch import EVENT_TYPE
 from index.build import build
 from index.config import parse
@@ -177,7 +178,8 @@ def test_a_post_that_reached_slack_before_a_crash_is_recorded_not_repeated(watch
     app = watch_env["replica"](watch=False)
     wid = watch_id(archivist(watch_env, "watch ferry strike", channel="CW")[1])
     add(watch_env, ferry=FERRY)
-    state, searcher = State(watch_env["cfg"].index_dir()), app.bot.searcher
+    state, searcher = open_state(watch_env["cfg"]), app.bot.searcher
+    db = sqlite3.connect(watch_env["cfg"].index_dir() / "archive.sqlite", isolation_level=None)
     searcher.refresh()
     ferry_id = searcher.store.published_between(searcher.generation - 1, searcher.generation)[0]
     # the process that died: claimed, planned, posted with its marker, never finished
@@ -186,7 +188,7 @@ def test_a_post_that_reached_slack_before_a_crash_is_recorded_not_repeated(watch
     app.watcher.client.chat_postMessage(channel="CW", text="posted by the process that died", metadata={
         "event_type": EVENT_TYPE, "event_payload": {"watch": wid, "generation": run.generation, "nonce": run.nonce}})
     assert app.watcher.run_once() == 0  # its lease still holds
-    state.conn.execute("UPDATE watch_runs SET at = at - ? WHERE watch_id = ?", (State.LEASE + 1, wid))  # time passes
+    db.execute("UPDATE watch_runs SET at = at - ? WHERE watch_id = ?", (State.LEASE + 1, wid))  # time passes
     assert app.watcher.run_once() == 0
     assert len(watch_posts(fake)) == 1
     assert state.posted(wid) == {ferry_id}
@@ -195,7 +197,8 @@ def test_a_post_that_reached_slack_before_a_crash_is_recorded_not_repeated(watch
     searcher.refresh()
     run = state.claim_run(wid, searcher.generation)
     assert state.plan_run(run, ["whatever"])
-    state.conn.execute("UPDATE watch_runs SET at = at - ? WHERE watch_id = ?", (State.LEASE + 1, wid))
+    db.execute("UPDATE watch_runs SET at = at - ? WHERE watch_id = ?", (State.LEASE + 1, wid))
     assert app.watcher.run_once() == 1
     assert len(watch_posts(fake)) == 2 and "Ferry Strike Talks Resume" in json.dumps(watch_posts(fake)[1].args["blocks"])
     state.close()
+    db.close()
