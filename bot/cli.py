@@ -8,7 +8,7 @@ import logging
 import sqlite3
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from index import config as configmod
@@ -52,6 +52,14 @@ def cmd_build(cfg: Config, args) -> int:
     if not cfg.sources:
         print("error: no sources: give files or folders, or add [[sources]] to the config", file=sys.stderr)
         return 2
+    if args.ray is not None or args.ray_workers:
+        cfg = replace(cfg, build=replace(cfg.build, ray=args.ray or cfg.build.ray or "auto",
+                                         ray_workers=args.ray_workers or cfg.build.ray_workers))
+        try:
+            configmod.check_build(cfg.build)
+        except ConfigError as e:
+            print(f"error: {str(e).replace('[build] ray', '--ray')}", file=sys.stderr)
+            return 2
     progress = sys.stderr.isatty() and not args.json
     try:
         summary = build(cfg, progress=progress, scope=scope,
@@ -110,6 +118,7 @@ def _print_article(a) -> None:
 
 
 def cmd_stats(cfg: Config, args) -> int:
+    from index.embed import resolve_device
     from index.store import Store, StoreError
 
     index_dir = cfg.index_dir()
@@ -131,7 +140,8 @@ def cmd_stats(cfg: Config, args) -> int:
     out = {"index": str(index_dir), "articles": counts["articles"], "chunks": counts["chunks"],
            "model": meta.get("model", ""), "dim": int(meta.get("dim", "0")), "built_at": built,
            "generation": int(meta.get("generation", "0")), "oldest_article": first, "newest_article": last,
-           "size_bytes": size}
+           "size_bytes": size, "backend": cfg.index.backend,
+           "device": resolve_device(cfg.index.backend, cfg.index.device)}
     if args.json:
         print(json.dumps(out))
     else:
@@ -139,6 +149,7 @@ def cmd_stats(cfg: Config, args) -> int:
         print(f"articles:  {out['articles']}")
         print(f"chunks:    {out['chunks']}")
         print(f"model:     {out['model']} ({out['dim']} dimensions)")
+        print(f"encoder:   {out['backend']} on {out['device']} ([index] device = {cfg.index.device})")
         print(f"built:     {built or 'never'}{f' ({age} ago)' if age else ''}")
         print(f"articles dated {first or '?'} to {last or '?'}")
     return 0
@@ -452,6 +463,11 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--json", action="store_true", help="print the summary as JSON")
     b.add_argument("--prune", action="store_true",
                    help="with paths: also remove articles that came from anywhere else (the paths become the archive)")
+    b.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
+                   help='embed on a Ray cluster: the one `ray start` made here ("auto", the default), '
+                        'ray://host:10001, or "local" to start one for this build ([build] ray)')
+    b.add_argument("--ray-workers", type=int, default=0, metavar="N",
+                   help="encoder actors on the cluster (default: one per CPU; [build] ray_workers)")
     b.set_defaults(func=cmd_build)
 
     e = add("extract", help="show what ingestion sees in each file")

@@ -174,14 +174,23 @@ def build(cfg: Config, *, progress: bool = False, embedder: Embedder | None = No
     t0 = time.monotonic()
     index_dir = cfg.index_dir()
     new_index = not index_dir.exists()
+    encoder, cluster_errors, on_ray = embedder or Embedder.for_index(cfg.index), (), None
+    if cfg.build.ray:  # Ray is imported only when asked for
+        from index.ray_embed import RayEmbedder, RayError
+
+        encoder = on_ray = RayEmbedder(encoder, cfg.build.ray, cfg.build.ray_workers)
+        cluster_errors = (RayError,)
     with _Lock(index_dir):
         store = Store.open(index_dir)
         try:
-            summary = _build(cfg, store, index_dir, embedder or Embedder.for_index(cfg.index),
-                             progress, report, t0, _Scope(scope))
+            summary = _build(cfg, store, index_dir, encoder, progress, report, t0, _Scope(scope))
+        except cluster_errors as e:  # the cluster, not the archive: one line; what was embedded is staged
+            raise BuildError(str(e)) from None
         finally:
             store.rollback()
             store.close()
+            if on_ray:
+                on_ray.close()
     if new_index and not (index_dir / MANIFEST).exists():
         shutil.rmtree(index_dir, ignore_errors=True)  # nothing was read: leave no empty index behind
     return replace(summary, sources=tuple(shown_path(Path(s.path), cfg.base_dir) for s in cfg.sources))
@@ -305,10 +314,11 @@ class _Run:
             self.publish.append((aid, article.content_hash))
 
     def summary(self, removed: int, t0: float) -> BuildSummary:
+        encoder = self.embedder.describe() if self.embedded_chunks else ""
         return BuildSummary(
             added=self.added, updated=self.updated, unchanged=self.unchanged, removed=removed,
             failed=len(self.errors), chunks_embedded=self.embedded_chunks, seconds=time.monotonic() - t0,
-            errors=tuple(self.errors), duplicates=self.duplicates)
+            errors=tuple(self.errors), duplicates=self.duplicates, encoder=encoder)
 
 
 def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: bool, report, t0: float,

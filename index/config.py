@@ -54,6 +54,14 @@ class IndexSettings:
     approximate_above: int = 200_000  # with faiss = "auto", chunks beyond which the index is approximate
     nprobe: int = 48  # inverted lists an approximate search looks in
     max_article_mb: int = 10  # a page, text file or record larger than this is reported and skipped
+    device: str = "auto"  # where the encoder runs: "auto" (CUDA when the backend sees a GPU, else CPU), "cpu", "cuda"
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    ray: str = ""  # embed on a Ray cluster: "auto" (the one `ray start` made here, or RAY_ADDRESS),
+    # "ray://host:10001", "local" (start one on this machine); empty: in this process
+    ray_workers: int = 0  # encoder actors; 0: one per CPU of the cluster
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,7 @@ class ChunkSettings:
 MODES = ("hybrid", "dense", "keyword")
 FUSIONS = ("convex", "rrf")
 BACKENDS = ("onnx", "onnx-int8", "torch")
+DEVICES = ("auto", "cpu", "cuda")
 FAISS_KINDS = ("auto", "flat", "ivf")
 
 
@@ -127,6 +136,7 @@ class StateSettings:
 @dataclass(frozen=True)
 class Config:
     index: IndexSettings = IndexSettings()
+    build: BuildSettings = BuildSettings()
     chunking: ChunkSettings = ChunkSettings()
     search: SearchSettings = SearchSettings()
     summary: SummarySettings = SummarySettings()
@@ -167,7 +177,7 @@ def _section(cls: type, raw: Any, name: str) -> Any:
             raise ConfigError(f"[{name}] {key} must be {type(default).__name__}, not {value!r}")
         if type(default) is float and not math.isfinite(value):
             raise ConfigError(f"[{name}] {key} must be a number, not {value}")
-        if type(default) in (int, float) and value < 0 or type(default) is int and value == 0:
+        if type(default) in (int, float) and value < 0 or type(default) is int and value == 0 != default:
             raise ConfigError(f"[{name}] {key} must be positive, not {value}")
         high = _AT_MOST.get((name, key))
         if high is not None and value > high:
@@ -213,14 +223,23 @@ def _source(raw: Any, i: int) -> SourceSpec:
                       site=site.lower())
 
 
+def check_build(b: "BuildSettings") -> None:
+    """The Ray settings, from a file or from `build --ray`."""
+    if b.ray and b.ray not in ("auto", "local") and not re.match(r"^(ray://)?[\w.-]+:\d+$", b.ray):
+        raise ConfigError(f'[build] ray must be "auto", "local" or an address like ray://host:10001, not {b.ray!r}')
+    if b.ray_workers < 0:
+        raise ConfigError(f"[build] ray_workers must be positive, not {b.ray_workers}")
+
+
 def parse(data: dict[str, Any], base_dir: Path) -> Config:
-    unknown = set(data) - {"index", "chunking", "search", "summary", "slack", "web", "watch", "state", "sources"}
+    unknown = set(data) - {"index", "build", "chunking", "search", "summary", "slack", "web", "watch", "state", "sources"}
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
     if not isinstance(data.get("sources", []), list):
         raise ConfigError("sources must be [[sources]] tables, each with a path")
     cfg = Config(
         index=_section(IndexSettings, data.get("index"), "index"),
+        build=_section(BuildSettings, data.get("build"), "build"),
         chunking=_section(ChunkSettings, data.get("chunking"), "chunking"),
         search=_section(SearchSettings, data.get("search"), "search"),
         summary=_section(SummarySettings, data.get("summary"), "summary"),
@@ -231,6 +250,9 @@ def parse(data: dict[str, Any], base_dir: Path) -> Config:
         sources=tuple(_source(s, i) for i, s in enumerate(data.get("sources", []))),
         base_dir=base_dir,
     )
+    if cfg.index.device not in DEVICES:
+        raise ConfigError(f"[index] device must be one of {', '.join(DEVICES)}, not {cfg.index.device!r}")
+    check_build(cfg.build)
     url = cfg.state.url
     if url and not re.match(r"^postgres(ql)?://", url):
         raise ConfigError(f"[state] url must be a postgresql:// address, not {url!r}")

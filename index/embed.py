@@ -2,14 +2,35 @@
 the ONNX Runtime backend (index/onnx_model.py)."""
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
+log = logging.getLogger("archivist.embed")
+
 BUNDLED = "bundled"
 ENCODE_SLICE = 256  # texts per call into the model; a 9 MB article's 13,000 chunks go in slices
+GPU_BATCH = 128  # on a GPU, batches this large at least: padding costs little there, launches a lot
+
+
+def resolve_device(backend: str, wanted: str = "auto") -> str:
+    """"cuda" when asked for (or "auto") and the backend sees a CUDA device, else "cpu"."""
+    if wanted == "cpu":
+        return "cpu"
+    if backend.startswith("onnx"):
+        import onnxruntime as ort
+
+        seen = "CUDAExecutionProvider" in ort.get_available_providers()
+    else:
+        import torch
+
+        seen = torch.cuda.is_available()
+    if wanted == "cuda" and not seen:
+        log.warning("[index] device = \"cuda\", but the %s backend sees no CUDA device: using the CPU", backend)
+    return "cuda" if seen else "cpu"
 
 
 def _trim() -> None:
@@ -42,17 +63,38 @@ class Embedder:
     vectors as torch, no torch import after the export), "onnx-int8" (the same export quantised to
     int8: faster, different vectors, so its own model key), and "torch" (sentence-transformers)."""
 
-    def __init__(self, model: str = BUNDLED, batch_size: int = 8, backend: str = "onnx"):
+    def __init__(self, model: str = BUNDLED, batch_size: int = 8, backend: str = "onnx", device: str = "auto",
+                 threads: int | None = None):
         self.model_name = model
         self.batch_size = batch_size
         self.backend = backend
+        self.wanted_device = device
+        self.threads = threads  # ONNX Runtime's threads; None: every core
+        self._device: str | None = None
         self._model = None
         self._lock = threading.Lock()
 
     @classmethod
     def for_index(cls, settings) -> "Embedder":
         """The encoder an [index] section asks for."""
-        return cls(settings.model, settings.batch_size, settings.backend)
+        return cls(settings.model, settings.batch_size, settings.backend, settings.device)
+
+    @property
+    def device(self) -> str:
+        """Where the model runs: "cpu" or "cuda" ([index] device, resolved once)."""
+        if self._device is None:
+            self._device = resolve_device(self.backend, self.wanted_device)
+            log.info("encoder: %s on %s ([index] device = %s)", self.backend, self._device, self.wanted_device)
+        return self._device
+
+    def describe(self) -> str:
+        """What embedded, for the build's summary: "onnx on cpu"."""
+        return f"{self.backend} on {self.device}"
+
+    @property
+    def batch(self) -> int:
+        """Texts per forward pass: as configured on the CPU, larger on a GPU."""
+        return self.batch_size if self.device == "cpu" else max(self.batch_size, GPU_BATCH)
 
     @property
     def model(self):
@@ -66,13 +108,13 @@ class Embedder:
 
                     quantized = self.backend == "onnx-int8"
                     folder = onnx_model.ensure_export(Path(model_path(self.model_name)), quantized)
-                    self._model = onnx_model.OnnxEncoder(folder, quantized)
+                    self._model = onnx_model.OnnxEncoder(folder, quantized, self.threads, self.device)
                 else:
                     from sentence_transformers import SentenceTransformer
                     from transformers.utils import logging as hf_logging
 
                     hf_logging.disable_progress_bar()
-                    self._model = SentenceTransformer(model_path(self.model_name), device="cpu")
+                    self._model = SentenceTransformer(model_path(self.model_name), device=self.device)
             return self._model
 
     @property
@@ -92,9 +134,9 @@ class Embedder:
         for i in range(0, len(texts), ENCODE_SLICE):
             part = texts[i:i + ENCODE_SLICE]
             if self.backend.startswith("onnx"):
-                parts.append(self.model.encode(part, self.batch_size))
+                parts.append(self.model.encode(part, self.batch))
             else:
-                parts.append(self.model.encode(part, batch_size=self.batch_size, normalize_embeddings=True,
+                parts.append(self.model.encode(part, batch_size=self.batch, normalize_embeddings=True,
                                                convert_to_numpy=True, show_progress_bar=False))
             if len(texts) > ENCODE_SLICE:
                 _trim()

@@ -78,7 +78,7 @@ def _settings(model_dir: Path) -> tuple[int, str]:
 class OnnxEncoder:
     """Tokenise with `tokenizers`, run the ONNX graph, pool and normalise in numpy."""
 
-    def __init__(self, folder: Path, quantized: bool, threads: int | None = None):
+    def __init__(self, folder: Path, quantized: bool, threads: int | None = None, device: str = "cpu"):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -91,7 +91,8 @@ class OnnxEncoder:
         opts.intra_op_num_threads = threads or os.cpu_count() or 1
         opts.inter_op_num_threads = 1
         name = "model-int8.onnx" if quantized else "model.onnx"
-        self.session = ort.InferenceSession(str(folder / name), opts, providers=["CPUExecutionProvider"])
+        providers = (["CUDAExecutionProvider"] if device == "cuda" else []) + ["CPUExecutionProvider"]
+        self.session = ort.InferenceSession(str(folder / name), opts, providers=providers)
         self.inputs = {i.name for i in self.session.get_inputs()}
 
     def encode(self, texts: list[str], batch_size: int = 8) -> np.ndarray:

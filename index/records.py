@@ -77,6 +77,7 @@ class BuildSummary:
     errors: tuple[str, ...] = ()
     duplicates: int = 0  # the same article id met again (e.g. a page captured twice); the first is kept
     sources: tuple[str, ...] = ()  # what the build read: the configured sources, or the paths given
+    encoder: str = ""  # what embedded ("onnx on cpu", "onnx on Ray, 4 workers"); empty when nothing was
 
     def line(self) -> str:
         dup = f", {self.duplicates} duplicates skipped" if self.duplicates else ""
@@ -85,7 +86,8 @@ class BuildSummary:
         return (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.removed} removed, {self.failed} failed{dup}; "
-            f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f}s" + (f"; read {shown}" if shown else "")
+            f"{self.chunks_embedded} chunks embedded" + (f" ({self.encoder})" if self.encoder else "")
+            + f" in {self.seconds:.1f}s" + (f"; read {shown}" if shown else "")
         )
 
 

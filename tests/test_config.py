@@ -8,7 +8,7 @@ import pytest
 from index.config import Config, ConfigError, load, parse
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("index", "chunking", "search", "summary", "slack", "web", "watch", "state")
+SECTIONS = ("index", "build", "chunking", "search", "summary", "slack", "web", "watch", "state")
 
 
 def test_the_example_documents_every_key_with_its_default():

@@ -97,3 +97,21 @@ def test_an_index_built_with_torch_is_searched_with_onnx_as_is(tmp_path):
         tops[cfg.index.backend] = [[h.article_id for h in s.dense(q, 5)] for q in questions]
         s.close()
     assert tops["torch"] == tops["onnx"]
+
+
+def test_the_device_is_the_cpu_here_and_a_missing_gpu_is_said(caplog, tmp_path):
+    import logging
+
+    import pytest
+
+    from index.config import ConfigError, parse
+    from index.embed import Embedder, resolve_device
+
+    assert resolve_device("onnx", "auto") == "cpu" and resolve_device("onnx", "cpu") == "cpu"
+    with caplog.at_level(logging.WARNING, logger="archivist.embed"):
+        assert resolve_device("onnx", "cuda") == "cpu"
+    assert caplog.messages == ['[index] device = "cuda", but the onnx backend sees no CUDA device: using the CPU']
+    e = Embedder(device="auto")
+    assert (e.device, e.batch, e.describe()) == ("cpu", 8, "onnx on cpu")
+    with pytest.raises(ConfigError, match=r"\[index\] device must be one of auto, cpu, cuda, not 'tpu'"):
+        parse({"index": {"device": "tpu"}}, tmp_path)
