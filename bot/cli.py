@@ -205,6 +205,15 @@ def cmd_feedback(cfg: Config, args) -> int:
     return 0
 
 
+def cmd_snapshot(cfg: Config, args) -> int:
+    from index.snapshot import snapshot
+
+    made = snapshot(cfg.index_dir(), Path(args.dest))
+    print(f"snapshot of generation {made['generation']} ({made['articles']} articles, {made['chunks']} chunks) "
+          f"in {args.dest}")
+    return 0
+
+
 def _age(seconds: float) -> str:
     for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds >= size:
@@ -482,6 +491,10 @@ def main(argv: list[str] | None = None) -> int:
     k = add("check", help="verify the index: SQLite integrity, FAISS against the chunks, counts, manifest")
     k.add_argument("--json", action="store_true", help="print the findings as one JSON object")
     k.set_defaults(func=cmd_check)
+
+    n = add("snapshot", help="a consistent copy of the published index in a new folder, to ship to bot replicas")
+    n.add_argument("dest", help="the new (or empty) folder")
+    n.set_defaults(func=cmd_snapshot)
 
     a = add("ask", help="answer a question from the index; '-' reads one per line from stdin")
     a.add_argument("question", nargs="+")

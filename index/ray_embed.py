@@ -105,7 +105,8 @@ class RayEmbedder:
         return self._cls.options(name=name).remote(e.model_name, e.batch_size, e.backend, e.wanted_device, 1)
 
     def describe(self) -> str:
-        return f"{self.local.backend} on Ray, {len(self.actors)} workers"
+        n = len(self.actors)
+        return f"{self.local.backend} on Ray, {n} worker{'s' if n != 1 else ''}"
 
     @property
     def dim(self) -> int:

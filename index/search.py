@@ -1,11 +1,14 @@
 """Retrieval over the published index: dense (FAISS), keyword (FTS5 BM25) and their fusion.
 
 The `Searcher` is what the bot and `archivist ask` hold open. It follows the index's generation:
-when a build publishes, the next request loads the new FAISS file.
+when a build publishes, the next request loads the new FAISS file. It follows the folder too: when
+[index] path is a symlink switched to another snapshot's folder (a replica receiving a shipped
+generation), the next request reads from the new folder.
 """
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from pathlib import Path
@@ -78,6 +81,8 @@ class Searcher:
         self.embedder = embedder
         self.settings = settings
         self.store = Store.open(index_dir, readonly=True)
+        self._folder = os.path.realpath(index_dir)
+        self._retired: Store | None = None
         self._lock = threading.Lock()
         self._generation = -1
         self._faiss = None
@@ -94,6 +99,7 @@ class Searcher:
     def refresh(self) -> bool:
         """Switch to a newly published index, if there is one. True when it switched."""
         with self._lock:
+            self._follow_folder()
             for attempt in range(3):
                 meta = self.store.meta()
                 generation = int(meta.get("generation", "0"))
@@ -102,7 +108,7 @@ class Searcher:
                 faiss_file = meta.get("faiss_file", "")
                 counts = self.store.counts()  # once per generation, not once per question
                 try:
-                    index = vectors.load_checked(self.index_dir / faiss_file, counts["chunks"], int(meta.get("dim", "0")),
+                    index = vectors.load_checked(Path(self._folder) / faiss_file, counts["chunks"], int(meta.get("dim", "0")),
                                                  mmap=True) if faiss_file else vectors.empty(384)
                 except vectors.Damaged as e:
                     if attempt < 2:
@@ -118,6 +124,25 @@ class Searcher:
                 log.info("using index generation %d (%s)", generation, faiss_file)
                 return True
             return False
+
+    def _follow_folder(self) -> None:
+        """[index] path now leads to another folder (a switched symlink): read that one from now on."""
+        folder = os.path.realpath(self.index_dir)
+        if folder == self._folder:
+            return
+        try:
+            store = Store.open(self.index_dir, readonly=True)
+        except StoreError as e:
+            log.error("error: %s is now %s, which cannot be read (%s); still answering from %s", self.index_dir,
+                      folder, e, self._folder)
+            self._folder = folder  # say it once
+            return
+        if self._retired is not None:
+            self._retired.close()
+        # a question being answered in another thread may still read the old one: closed at the next switch
+        self._retired, self.store, self._folder, self._generation = self.store, store, folder, -1
+        self._stop_stems = None
+        log.warning("index folder switched to %s", folder)
 
     @property
     def chunk_count(self) -> int:

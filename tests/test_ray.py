@@ -20,12 +20,18 @@ ray = pytest.importorskip("ray")
 
 @pytest.fixture(scope="module")
 def cluster():
+    import faulthandler
+
+    # bounded: 2 CPUs, a 100 MB object store, and a hung cluster ends the run (with every thread's
+    # stack) instead of holding CI until its limit
+    faulthandler.dump_traceback_later(600, exit=True)
     ray.init(num_cpus=2, object_store_memory=100 * 2**20, include_dashboard=False, log_to_driver=False,
              namespace="archivist", configure_logging=False)
     try:
         yield
     finally:
         ray.shutdown()
+        faulthandler.cancel_dump_traceback_later()
 
 
 def _cfg(tmp_path, name, **build_settings):

@@ -471,6 +471,20 @@ def test_more_results_posts_the_next_passages_in_the_thread(slack_env):
     assert more_quotes and not first_quotes & more_quotes
 
 
+def button(reply, action_id: str) -> dict:
+    """The reply's button with this action id."""
+    return next(e for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == action_id)
+
+
+def asked(env, question: str, channel="C1"):
+    """(ts, reply) of a question mentioned in a channel and answered."""
+    ts = next_ts()
+    event(env, mention(channel, question, ts))
+    [reply] = replies(env["fake"], channel, ts)
+    return ts, reply
+
+
 def view_submission(env, view: dict, values: dict, user="UHUMAN"):
     payload = {"type": "view_submission", "team": {"id": TEAM}, "user": {"id": user}, "api_app_id": "AARCHIVIST",
                "token": "x", "trigger_id": "1.2.4", "view": {**view, "id": "V1", "state": {"values": values}}}
@@ -513,11 +527,9 @@ def test_a_thumbs_down_opens_a_form_whose_verdict_is_stored_with_what_was_shown(
 
 
 def test_a_thumbs_down_whose_form_cannot_open_is_still_recorded(slack_env):
-    fake, ts = slack_env["fake"], next_ts()
-    event(slack_env, mention("C1", "Robert Mugabe", ts))
-    [reply] = replies(fake, "C1", ts)
-    down = next(e for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]
-                if e["action_id"] == "feedback_down")
+    fake = slack_env["fake"]
+    ts, reply = asked(slack_env, "Robert Mugabe")
+    down = button(reply, "feedback_down")
     fake.fail("views.open", 400)  # e.g. the 3-second trigger expired
     action(slack_env, "feedback_down", down["value"], message={"ts": "1.7", "thread_ts": ts})
     [ack] = fake.wait_for("chat.postEphemeral", where=lambda c: c.args.get("thread_ts") == ts)
@@ -530,11 +542,9 @@ def test_feedback_lists_and_exports_votes_that_the_bench_replays(slack_env, tmp_
 
     from conftest import ROOT
 
-    fake, ts = slack_env["fake"], next_ts()
-    event(slack_env, mention("C1", "why did IBM quit facial recognition?", ts))
-    [reply] = replies(fake, "C1", ts)
-    down = next(e for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]
-                if e["action_id"] == "feedback_down")
+    fake = slack_env["fake"]
+    ts, reply = asked(slack_env, "why did IBM quit facial recognition?")
+    down = button(reply, "feedback_down")
     action(slack_env, "feedback_down", down["value"], message={"ts": "8.8", "thread_ts": ts})
     [opened] = fake.wait_for("views.open", where=lambda c: "8.8" in c.args["view"]["private_metadata"])
     view_submission(slack_env, opened.args["view"], {"verdict": {"choice": {"selected_option": {"value": "wrong_quote"}}}})
@@ -565,11 +575,9 @@ def test_feedback_lists_and_exports_votes_that_the_bench_replays(slack_env, tmp_
 
 
 def test_a_replayed_vote_is_recorded_once(slack_env):
-    fake, ts = slack_env["fake"], next_ts()
-    event(slack_env, mention("C1", "Robert Mugabe", ts))
-    [reply] = replies(fake, "C1", ts)
-    up = next(e for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]
-              if e["action_id"] == "feedback_up")
+    fake = slack_env["fake"]
+    ts, reply = asked(slack_env, "Robert Mugabe")
+    up = button(reply, "feedback_up")
     for _ in range(5):  # Slack (or an attacker) delivering the same click again
         assert action(slack_env, "feedback_up", up["value"], message={"ts": "9.9", "thread_ts": ts})[0] == 200
     fake.wait_for("chat.postEphemeral", where=lambda c: c.args.get("thread_ts") == ts)
@@ -667,11 +675,9 @@ def test_the_home_tab_shows_the_archive_your_questions_and_your_channels_watches
 
 
 def test_admins_see_the_weeks_feedback_on_their_home_tab(slack_env):
-    fake, ts = slack_env["fake"], next_ts()
-    event(slack_env, mention("C1", "plane crash in Karaj", ts))
-    [reply] = replies(fake, "C1", ts)
-    down = next(e for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]
-                if e["action_id"] == "feedback_down")
+    fake = slack_env["fake"]
+    ts, reply = asked(slack_env, "plane crash in Karaj")
+    down = button(reply, "feedback_down")
     action(slack_env, "feedback_down", down["value"], message={"ts": "5.5", "thread_ts": ts})
     fake.wait_for("views.open", where=lambda c: "5.5" in c.args["view"]["private_metadata"])
     db = sqlite3.connect(slack_env["cfg"].index_dir() / "archive.sqlite")

@@ -1,0 +1,49 @@
+"""`archivist snapshot DEST`: a consistent copy of the published index, to ship to bot replicas on
+other hosts. The database is copied with SQLite's online backup (one read snapshot, while builds and
+bots go on), then the FAISS file that snapshot names; staging left by an unfinished build is dropped.
+A replica points its [index] path at a symlink, and switching the symlink to a new snapshot's folder
+makes its running bot move to it (index/search.py follows the folder).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+from index.store import DB_NAME, Store, StoreError, manifest_json
+
+ATTEMPTS = 3  # a build that publishes during the copy removes the FAISS file the copy names: copy again
+
+
+def snapshot(index_dir: Path, dest: Path) -> dict:
+    """Write the snapshot into `dest` (new or empty); returns its manifest."""
+    if dest.exists() and any(dest.iterdir()):
+        raise StoreError(f"{dest} is not empty: a snapshot goes into a new folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    store = Store.open(index_dir, readonly=True)
+    try:
+        for _ in range(ATTEMPTS):
+            tmp = dest / (DB_NAME + ".part")
+            tmp.unlink(missing_ok=True)
+            with sqlite3.connect(tmp) as out:
+                store.conn.backup(out)  # one consistent snapshot, whatever writes meanwhile
+                out.execute("DELETE FROM staged_chunks")
+                out.execute("DELETE FROM staged_articles")
+                out.commit()
+                # a replica only reads: no write-ahead log to keep beside it
+                out.execute("PRAGMA journal_mode=DELETE")
+                meta = dict(out.execute("SELECT key, value FROM meta"))
+                counts = {t: out.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("articles", "chunks")}
+            faiss = meta.get("faiss_file", "")
+            try:
+                if faiss:
+                    shutil.copyfile(index_dir / faiss, dest / faiss)
+            except FileNotFoundError:
+                continue  # published over while copying: the database copy names a removed file
+            os.replace(tmp, dest / DB_NAME)
+            (dest / "manifest.json").write_text(manifest_json(meta, counts))
+            return {"generation": int(meta.get("generation", "0")), "faiss_file": faiss, **counts}
+        raise StoreError(f"{index_dir} was published over {ATTEMPTS} times while copying; try again")
+    finally:
+        store.close()
