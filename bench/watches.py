@@ -110,6 +110,20 @@ def main() -> int:
     titles = {searcher.store.article(a).title: a for a in new_ids}
     own = sum(1 for w, i in zip(watches, held) if titles.get(rows[i]["title"]) in posted[w.id])
 
+    # the Home tab of someone in all ten channels, opened five times (the first lists the members)
+    home = []
+    for i in range(5):
+        body = json.dumps({"type": "event_callback", "team_id": TEAM, "api_app_id": "A1", "event_id": f"EvHome{i}",
+                           "event_time": int(time.time()), "authorizations": [{"team_id": TEAM, "user_id": "UBOT",
+                                                                               "is_bot": True}],
+                           "event": {"type": "app_home_opened", "user": "UHUMAN", "channel": "DHOME", "tab": "home"}})
+        t0 = time.monotonic()
+        urllib.request.urlopen(urllib.request.Request(url, data=body.encode(), method="POST", headers={
+            "Content-Type": "application/json", **signed(body, SECRET)}), timeout=10).read()
+        [view] = fake.wait_for("views.publish", i + 1, timeout=30)[i:]
+        home.append((view.at - t0) * 1000)
+    blocks = len(view.args["view"]["blocks"])
+
     app.watcher.stop()
     again = create_app(cfg, bot_token="xoxb-bench", signing_secret=SECRET, embedder=embedder, watch=False)
     repeats = again.watcher.run_once()
@@ -128,6 +142,8 @@ def main() -> int:
     print(f"   held-back-article watches whose post holds their own article: {own} of {len(on_news)}")
     print(f"   other watches posting: {sum(bool(posted[w.id]) for w in watches[len(on_news):])} of {len(others)}")
     print(f"   a restart on the same index posts {repeats} more")
+    print(f"Home tab with these {len(watches)} watches ({blocks} blocks): event to views.publish "
+          f"{home[0]:.0f} ms the first time, median {sorted(home[1:])[len(home[1:]) // 2]:.0f} ms after")
     print(f"command: python bench/watches.py --watches {args.watches} --interval {args.interval:g}")
     server.close()
     fake.close()
