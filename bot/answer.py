@@ -126,7 +126,6 @@ def answer(question: str, searcher: Searcher, settings: SearchSettings | None = 
     order = list(groups)[:max(CANDIDATE_ARTICLES, offset + k + 1)]
     articles.update(searcher.store.articles([aid for aid in order if aid not in articles]))
     readings, topic = read(turn.question, {aid: groups[aid] for aid in order}, articles, searcher, qvec)
-    candidates = score(turn.question, readings, searcher, qvec)
     base = replace(base, evidence=round(max((t for t, _ in topic.values()), default=0.0), 4))
     # an article with little to do with the question is not shown: under min_evidence and well under the
     # best article; nor is one far from it in meaning that lacks most of its rare words (a name asked
@@ -138,6 +137,8 @@ def answer(question: str, searcher: Searcher, settings: SearchSettings | None = 
     if not order:
         closest = tuple(Closest(h.article_id, h.title, h.url, h.published) for h in (g[0] for g in groups.values()))
         return replace(base, status=NOTHING, closest=closest[:3])
+    # the model reads sentences only of the articles this page can show; the rest keep their cheap scores
+    candidates = score(turn.question, readings, searcher, qvec, set(order[:offset + k]))
     chosen = select(order, candidates, settings.min_answer)
     page = chosen[offset:offset + k]
     passages = [p for p in (_passage(c, candidates, articles[c.hit.article_id], turn.question, settings, copies,
@@ -242,21 +243,23 @@ def read(q: evidence.Question, groups: dict[str, list[Hit]], articles: dict, sea
 
 
 def score(q: evidence.Question, readings: list[Reading], searcher: Searcher, qvec: np.ndarray,
-          per_article: int = ENCODED_PER_ARTICLE) -> list[Candidate]:
+          shown: set[str] | None = None, per_article: int = ENCODED_PER_ARTICLE) -> list[Candidate]:
     """Each candidate's chance of holding the answer. Cheap features rank every sentence; the model
-    reads each article's best few, which are then scored with their own cosine."""
+    reads the best few of each article that may be shown (`shown`; None: every article), which are
+    then scored with their own cosine."""
     by_article: dict[str, list[tuple[float, Reading]]] = {}
     for r in readings:
         by_article.setdefault(r.hit.article_id, []).append((evidence.CHEAP.probability(r.features(q)), r))
-    out = []
-    for rows in by_article.values():
+    out, top = [], []
+    for aid, rows in by_article.items():
         rows.sort(key=lambda x: -x[0])
-        top = [r for _, r in rows[:per_article]]
-        sims = searcher.embedder.encode([r.text for r in top]) @ qvec if top else []
-        out += [Candidate(r.hit, r.span, evidence.SENTENCE.probability(r.features(q, float(sim))))
-                for r, sim in zip(top, sims)]
-        out += [Candidate(r.hit, r.span, p) for p, r in rows[per_article:]]
-    return out
+        n = per_article if shown is None or aid in shown else 0
+        top += [r for _, r in rows[:n]]
+        out += [Candidate(r.hit, r.span, p) for p, r in rows[n:]]
+    # one call for every article's best few: the encoder's cost is mostly per call at these sizes
+    sims = searcher.embedder.encode([r.text for r in top]) @ qvec if top else []
+    return [Candidate(r.hit, r.span, evidence.SENTENCE.probability(r.features(q, float(sim))))
+            for r, sim in zip(top, sims)] + out
 
 
 def _chunks(aid: str, hits: list[Hit], article, store, qvec: np.ndarray, deep: bool) -> list[Hit]:

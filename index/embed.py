@@ -64,20 +64,21 @@ class Embedder:
     int8: faster, different vectors, so its own model key), and "torch" (sentence-transformers)."""
 
     def __init__(self, model: str = BUNDLED, batch_size: int = 8, backend: str = "onnx", device: str = "auto",
-                 threads: int | None = None):
+                 threads: int | None = None, serving: bool = False):
         self.model_name = model
         self.batch_size = batch_size
         self.backend = backend
         self.wanted_device = device
         self.threads = threads  # ONNX Runtime's threads; None: every core
+        self.serving = serving  # answering questions (a few small runs each), not embedding in bulk
         self._device: str | None = None
         self._model = None
         self._lock = threading.Lock()
 
     @classmethod
-    def for_index(cls, settings) -> "Embedder":
-        """The encoder an [index] section asks for."""
-        return cls(settings.model, settings.batch_size, settings.backend, settings.device)
+    def for_index(cls, settings, serving: bool = False) -> "Embedder":
+        """The encoder an [index] section asks for; `serving` for answering questions."""
+        return cls(settings.model, settings.batch_size, settings.backend, settings.device, serving=serving)
 
     @property
     def device(self) -> str:
@@ -108,7 +109,8 @@ class Embedder:
 
                     quantized = self.backend == "onnx-int8"
                     folder = onnx_model.ensure_export(Path(model_path(self.model_name)), quantized)
-                    self._model = onnx_model.OnnxEncoder(folder, quantized, self.threads, self.device)
+                    self._model = onnx_model.OnnxEncoder(folder, quantized, self.threads, self.device,
+                                                         spin=not self.serving)
                 else:
                     from sentence_transformers import SentenceTransformer
                     from transformers.utils import logging as hf_logging

@@ -78,7 +78,8 @@ def _settings(model_dir: Path) -> tuple[int, str]:
 class OnnxEncoder:
     """Tokenise with `tokenizers`, run the ONNX graph, pool and normalise in numpy."""
 
-    def __init__(self, folder: Path, quantized: bool, threads: int | None = None, device: str = "cpu"):
+    def __init__(self, folder: Path, quantized: bool, threads: int | None = None, device: str = "cpu",
+                 spin: bool = True):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -90,6 +91,9 @@ class OnnxEncoder:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or os.cpu_count() or 1
         opts.inter_op_num_threads = 1
+        if not spin:
+            # between a question's few small runs, spinning threads only take the cores from FAISS and SQLite
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         name = "model-int8.onnx" if quantized else "model.onnx"
         providers = (["CUDAExecutionProvider"] if device == "cuda" else []) + ["CPUExecutionProvider"]
         self.session = ort.InferenceSession(str(folder / name), opts, providers=providers)

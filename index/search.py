@@ -94,7 +94,8 @@ class Searcher:
     @classmethod
     def open(cls, cfg, embedder: Embedder | None = None) -> "Searcher":
         """The searcher over a config's index, with its encoder and settings."""
-        return cls(cfg.index_dir(), embedder or Embedder.for_index(cfg.index), cfg.search, cfg.index.nprobe)
+        return cls(cfg.index_dir(), embedder or Embedder.for_index(cfg.index, serving=True), cfg.search,
+                   cfg.index.nprobe)
 
     def refresh(self) -> bool:
         """Switch to a newly published index, if there is one. True when it switched."""

