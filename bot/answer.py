@@ -40,6 +40,8 @@ ENCODED_PER_ARTICLE = 2  # sentences of each article the model reads at question
 CLOSE_TO_BEST = 0.7  # an article under min_evidence is still shown when this close to the best one
 EVIDENCE_TERMS = 0.5  # topic evidence: cosine + this × the share of the question's rare words the article holds
 NEARLY = 0.8  # an unsure first article's second guess joins its first when at least this much as likely
+CLEARLY = 2.0  # an article's second passage comes before later articles when this many times as likely as each
+QUOTE_REACH = 600  # characters: two sentences of one chunk this far apart start different quotes
 THREAD_WEIGHT = 0.5  # a thread's earlier words count half as much as the follow-up's own
 EMPTY_QUESTION = "Ask me something about the archive, for example: why did IBM quit facial recognition?"
 
@@ -139,10 +141,10 @@ def answer(question: str, searcher: Searcher, settings: SearchSettings | None = 
         return replace(base, status=NOTHING, closest=closest[:3])
     # the model reads sentences only of the articles this page can show; the rest keep their cheap scores
     candidates = score(turn.question, readings, searcher, qvec, set(order[:offset + k]))
-    chosen = select(order, candidates, settings.min_answer)
+    chosen = select(order, candidates, settings.min_answer, evidence.asks(query))
     page = chosen[offset:offset + k]
-    passages = [p for p in (_passage(c, candidates, articles[c.hit.article_id], turn.question, settings, copies,
-                                     topic[c.hit.article_id][0]) for c in page) if p]
+    passages = _distinct([p for p in (_passage(c, candidates, articles[c.hit.article_id], turn.question, settings,
+                                               copies, topic[c.hit.article_id][0]) for c in page) if p])
     status = ANSWERED if any(c.probability >= settings.min_answer for c in chosen[:k]) else RELATED
     return replace(base, passages=tuple(passages), status=status, more=len(chosen) > offset + k)
 
@@ -282,24 +284,48 @@ def _chunks(aid: str, hits: list[Hit], article, store, qvec: np.ndarray, deep: b
 
 # --- choosing passages ---------------------------------------------------------------------------
 
-def select(order: list[str], candidates: list[Candidate], min_answer: float) -> list[Candidate]:
-    """One passage per article, in the search's order, each quoting its most likely answer. Only for the
-    first article, and only when that is not likely enough to count as an answer, does its next best
-    sentence in another chunk join it, if nearly as likely: two guesses from the likeliest article beat
-    one; further down, more articles beat more of the same one."""
+def select(order: list[str], candidates: list[Candidate], min_answer: float, question: bool = True
+           ) -> list[Candidate]:
+    """One passage per article, in the search's order, each quoting its most likely answer; more
+    articles beat more of the same one, with two exceptions for an article's second-best sentence
+    (from another chunk, or far enough from the first that the quotes do not meet):
+    - for a question (not a topic, where more articles serve better), it is likely to answer (at
+      least min_answer) and clearly the better bet than anything further
+      down: at least CLEARLY times as likely as every later article's best (the answer is often in
+      the sentence after a lead that restates the question, while the other articles only share
+      its words);
+    - the first article's best is unsure (under min_answer) and the second is nearly as likely: two
+      guesses from the likeliest article beat one."""
     by_article: dict[str, list[Candidate]] = {}
     for c in candidates:
         by_article.setdefault(c.hit.article_id, []).append(c)
+    ranked = [sorted(by_article[aid], key=lambda c: -c.probability) for aid in order if by_article.get(aid)]
     out = []
-    for aid in order:
-        cs = sorted(by_article.get(aid, []), key=lambda c: -c.probability)
-        if not cs:
-            continue
+    for i, cs in enumerate(ranked):
         out.append(cs[0])
-        second = next((c for c in cs[1:] if c.hit.chunk_id != cs[0].hit.chunk_id), None) if len(out) == 1 else None
-        if second and cs[0].probability < min_answer and second.probability >= NEARLY * cs[0].probability:
+        second = next((c for c in cs[1:] if _apart(c, cs[0])), None)
+        if second is None:
+            continue
+        later = max((r[0].probability for r in ranked[i + 1:]), default=0.0)
+        unsure_first = i == 0 and cs[0].probability < min_answer and second.probability >= NEARLY * cs[0].probability
+        clearly = question and second.probability >= max(min_answer, CLEARLY * later)
+        if clearly or unsure_first:
             out.append(second)
     return out
+
+
+def _distinct(passages: list[Passage]) -> list[Passage]:
+    """Without a quote that overlaps an earlier one of the same article (widened quotes can meet)."""
+    out: list[Passage] = []
+    for p in passages:
+        if not any(o.article_id == p.article_id and o.start < p.end and p.start < o.end for o in out):
+            out.append(p)
+    return out
+
+
+def _apart(c: Candidate, first: Candidate) -> bool:
+    """Far enough from the first pick that its quote (widened by neighbours) is another passage."""
+    return c.hit.chunk_id != first.hit.chunk_id or abs(c.span[0] - first.span[0]) > QUOTE_REACH
 
 
 def _passage(c: Candidate, candidates: list[Candidate], article, q: evidence.Question, settings: SearchSettings,

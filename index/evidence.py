@@ -46,6 +46,15 @@ _KIND_RULES: tuple[tuple[str, re.Pattern], ...] = tuple((kind, re.compile(patter
 ))
 
 
+_ASKS = re.compile(r"^(what|which|who|whom|whose|when|where|why|how|did|does|do|is|was|were|are|can|could|will|"
+                   r"would|should|has|have|had)\b|\?\s*$", re.I)
+
+
+def asks(text: str) -> bool:
+    """Whether the text is a question (asks for a fact), not a topic ("plane crash", "Serbia protests")."""
+    return bool(_ASKS.search(text.strip()))
+
+
 def question_kind(question: str) -> str:
     """The kind of answer a question asks for, from its wording; "thing" when it names none."""
     q = " ".join(question.lower().split())
