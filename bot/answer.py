@@ -41,6 +41,7 @@ CLOSE_TO_BEST = 0.7  # an article under min_evidence is still shown when this cl
 EVIDENCE_TERMS = 0.5  # topic evidence: cosine + this × the share of the question's rare words the article holds
 NEARLY = 0.8  # an unsure first article's second guess joins its first when at least this much as likely
 CLEARLY = 2.0  # an article's second passage comes before later articles when this many times as likely as each
+SECOND_FLOOR = 0.05  # ...and at least this likely to hold the answer (chosen on XQuAD: bench/tune_second.py)
 QUOTE_REACH = 600  # characters: two sentences of one chunk this far apart start different quotes
 THREAD_WEIGHT = 0.5  # a thread's earlier words count half as much as the follow-up's own
 EMPTY_QUESTION = "Ask me something about the archive, for example: why did IBM quit facial recognition?"
@@ -289,8 +290,8 @@ def select(order: list[str], candidates: list[Candidate], min_answer: float, que
     """One passage per article, in the search's order, each quoting its most likely answer; more
     articles beat more of the same one, with two exceptions for an article's second-best sentence
     (from another chunk, or far enough from the first that the quotes do not meet):
-    - for a question (not a topic, where more articles serve better), it is likely to answer (at
-      least min_answer) and clearly the better bet than anything further
+    - for a question (not a topic, where more articles serve better), it is a plausible answer (at
+      least SECOND_FLOOR likely) and clearly the better bet than anything further
       down: at least CLEARLY times as likely as every later article's best (the answer is often in
       the sentence after a lead that restates the question, while the other articles only share
       its words);
@@ -308,7 +309,7 @@ def select(order: list[str], candidates: list[Candidate], min_answer: float, que
             continue
         later = max((r[0].probability for r in ranked[i + 1:]), default=0.0)
         unsure_first = i == 0 and cs[0].probability < min_answer and second.probability >= NEARLY * cs[0].probability
-        clearly = question and second.probability >= max(min_answer, CLEARLY * later)
+        clearly = question and second.probability >= max(SECOND_FLOOR, CLEARLY * later)
         if clearly or unsure_first:
             out.append(second)
     return out
