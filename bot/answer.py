@@ -36,7 +36,8 @@ DUPLICATE_SCAN = 12  # articles checked for copies of each other
 CANDIDATE_ARTICLES = 6  # articles whose sentences compete to answer
 DEEP_ARTICLES = 3  # of those, the best are read beyond their matching chunks: the answer may be elsewhere
 DEEP_CHUNKS = 8  # ...up to this many chunks each, nearest to the best match first
-ENCODED_PER_ARTICLE = 2  # sentences of each article the model reads at question time (cheap features choose)
+ENCODED_FIRST = 2  # sentences of the likeliest article the model reads at question time (cheap features choose)
+ENCODED_OTHERS = 1  # ...and of each other article the page can show (their second passages rarely show)
 CLOSE_TO_BEST = 0.7  # an article under min_evidence is still shown when this close to the best one
 EVIDENCE_TERMS = 0.5  # topic evidence: cosine + this × the share of the question's rare words the article holds
 NEARLY = 0.8  # an unsure first article's second guess joins its first when at least this much as likely
@@ -141,7 +142,7 @@ def answer(question: str, searcher: Searcher, settings: SearchSettings | None = 
         closest = tuple(Closest(h.article_id, h.title, h.url, h.published) for h in (g[0] for g in groups.values()))
         return replace(base, status=NOTHING, closest=closest[:3])
     # the model reads sentences only of the articles this page can show; the rest keep their cheap scores
-    candidates = score(turn.question, readings, searcher, qvec, set(order[:offset + k]))
+    candidates = score(turn.question, readings, searcher, qvec, order[:offset + k])
     chosen = select(order, candidates, settings.min_answer, evidence.asks(query))
     page = chosen[offset:offset + k]
     passages = _distinct([p for p in (_passage(c, candidates, articles[c.hit.article_id], turn.question, settings,
@@ -246,20 +247,21 @@ def read(q: evidence.Question, groups: dict[str, list[Hit]], articles: dict, sea
 
 
 def score(q: evidence.Question, readings: list[Reading], searcher: Searcher, qvec: np.ndarray,
-          shown: set[str] | None = None, per_article: int = ENCODED_PER_ARTICLE) -> list[Candidate]:
+          shown: list[str] | None = None, first: int = ENCODED_FIRST, others: int = ENCODED_OTHERS
+          ) -> list[Candidate]:
     """Each candidate's chance of holding the answer. Cheap features rank every sentence; the model
-    reads the best few of each article that may be shown (`shown`; None: every article), which are
-    then scored with their own cosine."""
+    reads the best few of each article that may be shown (`shown`, likeliest first; None: every
+    article, `first` each), which are then scored with their own cosine."""
     by_article: dict[str, list[tuple[float, Reading]]] = {}
     for r in readings:
         by_article.setdefault(r.hit.article_id, []).append((evidence.CHEAP.probability(r.features(q)), r))
     out, top = [], []
     for aid, rows in by_article.items():
         rows.sort(key=lambda x: -x[0])
-        n = per_article if shown is None or aid in shown else 0
+        n = first if shown is None or shown[:1] == [aid] else others if aid in shown else 0
         top += [r for _, r in rows[:n]]
         out += [Candidate(r.hit, r.span, p) for p, r in rows[n:]]
-    # one call for every article's best few: the encoder's cost is mostly per call at these sizes
+    # one call for every article's best few: one batch through the encoder
     sims = searcher.embedder.encode([r.text for r in top]) @ qvec if top else []
     return [Candidate(r.hit, r.span, evidence.SENTENCE.probability(r.features(q, float(sim))))
             for r, sim in zip(top, sims)] + out
