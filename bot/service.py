@@ -90,9 +90,12 @@ def error_blocks(doing: str) -> tuple[list[dict], str]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}], text
 
 
-def react(client: WebClient, how: str, channel: str, ts: str, name: str = "eyes") -> None:
-    """The 'on it' signal; it is only a courtesy, so it never stops an answer."""
+THINKING = "eyes"
+
+
+def react(client: WebClient, how: str, channel: str, ts: str) -> None:
+    """The 'on it' signal (👀); it is only a courtesy, so it never stops an answer."""
     try:
-        getattr(client, f"reactions_{how}")(channel=channel, timestamp=ts, name=name)
+        getattr(client, f"reactions_{how}")(channel=channel, timestamp=ts, name=THINKING)
     except SlackApiError as e:
         log.debug("reaction %s failed: %s", how, e)
