@@ -5,6 +5,8 @@ JSON line in, one out), side by side in one run:
   1. News QA dev (../shared/bench/newsqa): 60 questions over 30 Wikinews articles, indexed with 1,200
      other Wikinews articles and the seed dump, and 20 off-archive questions. answered@3: a top-3 quote
      from the right article holds an expected phrase; hit@1; the reply's status; each by question type.
+     The same over bench/heldout.jsonl: 24 questions on 8 of those other articles and 8 off-archive
+     questions on their subjects, written after the tuning (no dev question is about them).
   2. XQuAD (612 questions) with its 24 articles among 6,158 news articles: the gold answer inside a
      top-3 quote, hit@1/3, status; and the same questions against the News QA archive, which lacks
      their articles (off-archive: status should not be `answered`).
@@ -13,7 +15,7 @@ JSON line in, one out), side by side in one run:
   4. SciFact nDCG@10 through `ask --json -k 10` (abstentions and filtering included).
   5. Latency of a whole answer through the `ask -` pipe over a 100,000-chunk index (bench/scale.py's).
 
-    python bench/answers.py [--only newsqa|xquad|followups|scifact|latency] [--quick]
+    python bench/answers.py [--only newsqa|heldout|xquad|followups|scifact|latency] [--quick]
 
 A team's own votes replay as regression cases: `archivist feedback --export votes.jsonl`, then
 
@@ -86,16 +88,19 @@ def holds(reply: dict, url: str, phrases: list[str], k: int = 3) -> bool:
     return any(p["url"] == url and any(ph in p["quote"] for ph in phrases) for p in reply["passages"][:k])
 
 
-def newsqa(embedder) -> None:
+HELDOUT = Path(__file__).resolve().parent / "heldout.jsonl"
+
+
+def newsqa(embedder, path: Path = NEWSQA, title: str = "News QA dev", key: str = "newsqa") -> None:
     cfg = newsqa_config()
     ensure_index(cfg, embedder)
     ask = Ask(toml_for("newsqa", [newsqa_articles(), SEED]))
-    items = [json.loads(line) for line in open(NEWSQA)]
+    items = [json.loads(line) for line in open(path)]
     by_type: dict[str, list] = defaultdict(list)
     off = []
     for d in items:
         reply, _ = ask(d["q"])
-        CONFIDENCE["newsqa", bool(d.get("unanswerable"))].append(confidence(reply))
+        CONFIDENCE[key, bool(d.get("unanswerable"))].append(confidence(reply))
         if d.get("unanswerable"):
             off.append(reply["status"])
             continue
@@ -104,7 +109,7 @@ def newsqa(embedder) -> None:
                                    reply["status"]))
     ask.close()
     rows = [r for rs in by_type.values() for r in rs]
-    print(f"\n1. News QA dev: {len(rows)} answerable questions over {len({d.get('url') for d in items}) - 1} articles "
+    print(f"\n1. {title}: {len(rows)} answerable questions over {len({d.get('url') for d in items}) - 1} articles "
           f"among {cfg.index_dir().name} ({_counts(cfg)}), {len(off)} off-archive")
     print(f"   {'type':<9} {'n':>3} {'answered@3':>10} {'hit@1':>6} {'status answered':>16}")
     for t, rs in sorted(by_type.items(), key=lambda kv: -len(kv[1])):
@@ -303,7 +308,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--replay", metavar="FILE", help="votes exported by `archivist feedback --export`: ask again")
     ap.add_argument("--config", default="config.toml", help="with --replay: the index's config")
-    ap.add_argument("--only", choices=("newsqa", "xquad", "followups", "scifact", "latency"))
+    ap.add_argument("--only", choices=("newsqa", "heldout", "xquad", "followups", "scifact", "latency"))
     ap.add_argument("--quick", action="store_true", help="a sample of the larger sets, for a fast look")
     args = ap.parse_args()
     if args.replay:
@@ -317,6 +322,9 @@ def main() -> int:
     run = lambda name: args.only in (None, name)  # noqa: E731
     if run("newsqa"):
         newsqa(embedder)
+    if run("heldout"):
+        newsqa(embedder, HELDOUT, "Held out (bench/heldout.jsonl, written after the tuning on articles no dev "
+                                  "question is about)", "heldout")
     if run("xquad"):
         xquad(embedder, limit)
     if CONFIDENCE:
