@@ -37,6 +37,7 @@ class Watcher:
         self.bot, self.client = bot, client
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._said: dict[int, str] = {}  # each watch's last Slack error, said once until it changes
 
     def start(self) -> None:
         """Look for news every [watch] interval seconds, in a thread of its own."""
@@ -74,8 +75,11 @@ class Watcher:
             try:
                 posts += self._run(w, run)
             except SlackApiError as e:
-                log.warning("watch #%d cannot post to %s (%s); the next pass tries again", w.id, w.channel,
-                            e.response.get("error"))
+                # a channel the bot left or that was archived fails at every pass: said once, not every 30 s
+                error = str(e.response.get("error"))
+                level = logging.DEBUG if self._said.get(w.id) == error else logging.WARNING
+                self._said[w.id] = error
+                log.log(level, "watch #%d cannot post to %s (%s); the next pass tries again", w.id, w.channel, error)
                 state.fail_run(run)
             except Exception:
                 log.exception("watch #%d failed; the next pass tries again", w.id)
