@@ -77,7 +77,7 @@ class RayEmbedder:
     never touches Ray."""
 
     def __init__(self, local: Embedder, address: str, workers: int = 0):
-        self.local = local  # its settings; its model is never loaded here
+        self.local = local  # its settings (its model loads here only to tell the dimension of nothing to encode)
         self.address, self.wanted = address, workers
         self.actors: list = []
         self._ray = None
