@@ -293,10 +293,9 @@ def select(order: list[str], candidates: list[Candidate], min_answer: float, que
     articles beat more of the same one, with two exceptions for an article's second-best sentence
     (from another chunk, or far enough from the first that the quotes do not meet):
     - for a question (not a topic, where more articles serve better), it is a plausible answer (at
-      least SECOND_FLOOR likely) and clearly the better bet than anything further
-      down: at least CLEARLY times as likely as every later article's best (the answer is often in
-      the sentence after a lead that restates the question, while the other articles only share
-      its words);
+      least SECOND_FLOOR likely) and clearly the better bet than anything further down: at least
+      CLEARLY times as likely as every later article's best (the answer is often in the sentence
+      after a lead that restates the question, while the other articles only share its words);
     - the first article's best is unsure (under min_answer) and the second is nearly as likely: two
       guesses from the likeliest article beat one."""
     by_article: dict[str, list[Candidate]] = {}

@@ -172,7 +172,7 @@ def cmd_feedback(cfg: Config, args) -> int:
     import datetime as dt
 
     from bot.evalset import case, describe
-    from bot.state import open_state
+    from bot.state import open_state, state_url
     from index.store import Store
 
     since = args.since or ""
@@ -182,17 +182,18 @@ def cmd_feedback(cfg: Config, args) -> int:
         except ValueError:
             print(f"error: --since expects a date like 2026-11-01, not {since!r}", file=sys.stderr)
             return 2
-    Store.open(cfg.index_dir(), readonly=True).close()  # a missing or damaged index: its one clear line
+    if not state_url(cfg):  # kept beside the index: a missing or damaged one gets its one clear line
+        Store.open(cfg.index_dir(), readonly=True).close()
     state = open_state(cfg)
     try:
         votes = state.feedback_since(since)
     finally:
         state.close()
+    down = sum(v.vote == "down" for v in votes)
     if args.export:
         with open(args.export, "w", encoding="utf-8") as f:
             for v in votes:
                 f.write(json.dumps(case(v), ensure_ascii=False) + "\n")
-        down = sum(v.vote == "down" for v in votes)
         print(f"wrote {len(votes)} cases ({down} 👎, {len(votes) - down} 👍) to {args.export}")
     elif args.json:
         for v in votes:
@@ -200,7 +201,6 @@ def cmd_feedback(cfg: Config, args) -> int:
     else:
         for v in votes:
             show(describe(v) + "\n")
-        down = sum(v.vote == "down" for v in votes)
         print(f"{len(votes)} votes: {len(votes) - down} 👍, {down} 👎" + (f" since {since}" if since else ""))
     return 0
 

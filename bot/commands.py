@@ -9,7 +9,6 @@ from slack_bolt import App
 
 from bot.blocks import escape, summary_blocks
 from bot.service import NOT_ENABLED, Bot, error_blocks
-from bot.summary import summary
 from bot.views import watches_text
 from index import filters as filtermod
 from index.filters import FilterError
@@ -21,7 +20,6 @@ MAX_WATCH_CHARS = 300
 
 
 def register(app: App, bot: Bot) -> None:
-    cfg = bot.cfg
 
     @app.command("/summarize")
     def on_summarize(ack, command, respond, context):
@@ -30,8 +28,7 @@ def register(app: App, bot: Bot) -> None:
             respond(text=NOT_ENABLED, response_type="ephemeral")
             return
         try:
-            with bot.lock:
-                reply = summary(command.get("text", ""), bot.searcher, cfg.summary.sentences)
+            reply = bot.summary(command.get("text", ""))
             blocks, text = summary_blocks(reply, shareable=reply.summary is not None, signer=bot.signer)
         except Exception:
             blocks, text = error_blocks("summarising")
@@ -42,8 +39,7 @@ def register(app: App, bot: Bot) -> None:
         ack()
         value = json.loads(body["actions"][0]["value"])
         try:
-            with bot.lock:
-                reply = summary(value["id"], bot.searcher, cfg.summary.sentences)
+            reply = bot.summary(value["id"])
             blocks, text = summary_blocks(reply, signer=bot.signer)
             blocks.append({"type": "context", "elements": [
                 {"type": "mrkdwn", "text": f"Shared by <@{body['user']['id']}> · asked for: {escape(value['q'])}"}]})

@@ -13,10 +13,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.answer import answer
 from bot.blocks import answer_blocks
+from bot.summary import summary
 from bot.state import State
 from index.config import Config
 from index.links import Signer
-from index.records import ERROR, Answer
+from index.records import ERROR, Answer, SummaryReply
 from index.search import Searcher
 
 log = logging.getLogger("archivist.bot")
@@ -57,11 +58,17 @@ class Bot:
         self._members[channel] = (time.monotonic(), frozenset(users))
         return frozenset(users)
 
-    def answer(self, text: str, channel: str = "", thread_ts: str = "", ts: str = "", offset: int = 0) -> Answer:
-        """The answer, read with the thread's earlier questions (those before `ts`), if in a thread."""
+    def answer(self, text: str, channel: str = "", thread_ts: str = "", ts: str = "", offset: int = 0,
+               **options) -> Answer:
+        """The answer, read with the thread's earlier questions (those before `ts`), if in a thread;
+        `options` go to bot.answer.answer (k, within)."""
         thread = self.state.thread(channel, thread_ts, before_ts=ts) if thread_ts else None
         with self.lock:
-            return answer(text, self.searcher, offset=offset, thread=thread)
+            return answer(text, self.searcher, offset=offset, thread=thread, **options)
+
+    def summary(self, query: str) -> SummaryReply:
+        with self.lock:
+            return summary(query, self.searcher, self.cfg.summary.sentences)
 
     def reply_to_question(self, client: WebClient, text: str, channel: str, thread_ts: str, ts: str,
                           offset: int = 0, user: str = "", header: dict | None = None) -> None:

@@ -319,7 +319,12 @@ class State:
                    (time.time(), run.watch_id, run.generation, run.nonce))
 
 
+def state_url(cfg) -> str:
+    """The PostgreSQL address of the bot's state ([state] url, or ARCHIVIST_STATE_URL); empty: SQLite."""
+    return cfg.state.url or os.environ.get("ARCHIVIST_STATE_URL", "")
+
+
 def open_state(cfg) -> State:
-    """The bot's state where the config keeps it: PostgreSQL with [state] url, else the index's SQLite."""
-    url = cfg.state.url or os.environ.get("ARCHIVIST_STATE_URL", "")
+    """The bot's state where the config keeps it: PostgreSQL with a state url, else the index's SQLite."""
+    url = state_url(cfg)
     return State(PostgresDb(url) if url else SqliteDb(cfg.index_dir()))

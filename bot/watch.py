@@ -17,7 +17,6 @@ from dataclasses import replace
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.answer import answer
 from bot.service import Bot
 from bot.state import Run, Watch
 from bot.views import watch_blocks
@@ -124,8 +123,7 @@ class Watcher:
             near = self._near(w, article_ids[i:i + BATCH])
             if not near:
                 continue
-            with self.bot.lock:
-                a = answer(w.query, self.bot.searcher, k=settings.scan, within=tuple(near))
+            a = self.bot.answer(w.query, k=settings.scan, within=tuple(near))
             if a.status in (ERROR, NOTHING):
                 continue
             for p in a.passages:

@@ -22,8 +22,6 @@ from slack_bolt import App
 from slack_sdk.signature import SignatureVerifier
 
 from bot import pages
-from bot.answer import answer
-from bot.summary import summary
 from index.links import span_of
 
 log = logging.getLogger("archivist.bot")
@@ -112,14 +110,11 @@ def _search_pages(bot, path: str, query: dict, environ, start_response):
     q = " ".join(query.get("q", "").split())[:MAX_QUERY]
     copy = bot.signer.path
     if path == "/summarize" and q:
-        with bot.lock:
-            reply = summary(q, bot.searcher, bot.cfg.summary.sentences)
-        return _html(start_response, "200 OK", pages.summary_page(q, reply, copy))
+        return _html(start_response, "200 OK", pages.summary_page(q, bot.summary(q), copy))
     if not q:
         return _html(start_response, "200 OK", pages.answer_page("", None, copy))
-    with bot.lock:  # one answer at a time, as in Slack: the encoder uses every core
-        a = answer(q, bot.searcher)
-    return _html(start_response, "200 OK", pages.answer_page(q, a, copy))
+    # one answer at a time, as in Slack (the bot's lock): the encoder uses every core
+    return _html(start_response, "200 OK", pages.answer_page(q, bot.answer(q), copy))
 
 
 def _signed(verifier: SignatureVerifier, body: bytes, environ: dict) -> bool:

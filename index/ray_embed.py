@@ -55,18 +55,9 @@ def _actor_class():
         def __init__(self, model: str, batch_size: int, backend: str, device: str, threads: int):
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             self.embedder = Embedder(model, batch_size, backend, device, threads)
-            self.done = 0
 
         def encode(self, texts: list[str]) -> np.ndarray:
-            vecs = self.embedder.encode(texts)
-            self.done += 1
-            return vecs
-
-        def dim(self) -> int:
-            return self.embedder.dim
-
-        def slices_done(self) -> int:
-            return self.done
+            return self.embedder.encode(texts)
 
     return Encoder
 
@@ -83,7 +74,6 @@ class RayEmbedder:
         self._ray = None
         self._joined = False
         self._made = 0
-        self._dim: int | None = None
 
     def _start(self) -> None:
         if self._ray is not None:
@@ -110,9 +100,7 @@ class RayEmbedder:
 
     @property
     def dim(self) -> int:
-        if self._dim is None:
-            self._dim = self.local.dim  # the same model: its size is known without asking the cluster
-        return self._dim
+        return self.local.dim  # the same model: its size is known without asking the cluster
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit vectors in the order of `texts`, computed by the actors in parallel."""
@@ -122,13 +110,13 @@ class RayEmbedder:
         size = min(SLICE, math.ceil(len(texts) / len(self.actors)))
         slices = [texts[i:i + size] for i in range(0, len(texts), size)]
         out: list[np.ndarray | None] = [None] * len(slices)
-        pending = {}  # ref -> (slice number, actor index, attempts)
+        pending = {}  # ref -> (slice number, actor index, the actor, attempts)
         for n, part in enumerate(slices):
             k = n % len(self.actors)
-            pending[self.actors[k].encode.remote(part)] = (n, k, 0)
+            pending[self.actors[k].encode.remote(part)] = (n, k, self.actors[k], 0)
         while pending:
             [ref], _ = self._ray.wait(list(pending), num_returns=1)
-            n, k, attempts = pending.pop(ref)
+            n, k, actor, attempts = pending.pop(ref)
             try:
                 out[n] = self._ray.get(ref)
             except self._ray.exceptions.RayActorError as e:
@@ -138,19 +126,11 @@ class RayEmbedder:
                                    "staged, and the next build goes on from there") from None
                 # the worker died with this slice in flight: a fresh actor takes its place and the slice
                 log.warning("a Ray encoder actor died; its slice of %d texts goes to a fresh one", len(slices[n]))
-                if self._alive(k) is False:
+                if self.actors[k] is actor:  # the first of its lost slices replaces it; the others follow
+                    self._ray.kill(actor)  # an actor only unreachable for now must not live on beside its heir
                     self.actors[k] = self._new_actor()
-                pending[self.actors[k].encode.remote(slices[n])] = (n, k, attempts + 1)
+                pending[self.actors[k].encode.remote(slices[n])] = (n, k, self.actors[k], attempts + 1)
         return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
-
-    def _alive(self, k: int) -> bool:
-        try:
-            self._ray.get(self.actors[k].slices_done.remote(), timeout=30)
-            return True
-        except self._ray.exceptions.RayActorError:
-            return False
-        except self._ray.exceptions.GetTimeoutError:
-            return False
 
     def close(self) -> None:
         """Stop the actors, and leave the cluster if this build joined it."""

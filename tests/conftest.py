@@ -87,6 +87,14 @@ def searcher(sample_index, embedder):
     s.close()
 
 
+def folder_with(path: Path, files: dict[str, str]) -> Path:
+    """A new folder holding these files (name -> text)."""
+    path.mkdir(parents=True)
+    for name, text in files.items():
+        (path / name).write_text(text)
+    return path
+
+
 def extended_index(root: Path, sample_index, embedder, folder: Path):
     """A private copy of the sample index with the articles of `folder` added (only those are embedded);
     returns the config of the union, with the sample's base so shown paths and ids stay the same."""

@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from conftest import extended_index, free_port, run_cli
+from conftest import extended_index, folder_with, free_port, run_cli
 from fakeslack import BOT_USER, TEAM, FakeSlack, SocketModeServer, signed
 from bot import web
 from bot.app import TOKEN_HELP, create_app
@@ -34,13 +34,11 @@ def next_ts() -> str:
 def slack_env(tmp_path_factory, sample_index, embedder):
     """A private copy of the sample index (plus a hostile article), the app served by waitress."""
     root = tmp_path_factory.mktemp("slack")
-    hostile = root / "hostile"
-    hostile.mkdir()
-    (hostile / "warning.txt").write_text(
+    hostile = folder_with(root / "hostile", {"warning.txt":
         "Emergency Broadcast Tests Confuse Harbor Residents\n\nMay 3, 2021\n\n"
         "The harbor siren test confused residents on Monday, and the notice read <!channel> evacuate the pier now "
         "<https://evil.example|click here for details> & stay calm, officials said later that day.\n\n"
-        "Officials apologised for the harbor siren test and promised clearer notices before the next drill.\n")
+        "Officials apologised for the harbor siren test and promised clearer notices before the next drill.\n"})
     union = extended_index(root, sample_index, embedder, hostile)
     fake = FakeSlack()
     port = free_port()

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from conftest import extended_index, run_cli
+from conftest import extended_index, folder_with, run_cli
 from index.check import check
 from index.search import Searcher
 from index.snapshot import snapshot
@@ -28,9 +28,7 @@ def test_a_snapshot_is_a_complete_index_and_a_switched_symlink_is_followed(tmp_p
     with pytest.raises(StoreError, match="is not empty: a snapshot goes into a new folder"):
         snapshot(sample_index.index_dir(), first)
     # the builder adds an article and ships a second snapshot
-    news = tmp_path / "news"
-    news.mkdir()
-    (news / "ferry.txt").write_text(FERRY)
+    news = folder_with(tmp_path / "news", {"ferry.txt": FERRY})
     (tmp_path / "builder").mkdir()
     union = extended_index(tmp_path / "builder", sample_index, embedder, news)
     r = run_cli("--config", _config(tmp_path, union.index_dir()), "snapshot", tmp_path / "releases" / "second")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import extended_index, free_port
+from conftest import extended_index, folder_with, free_port
 from fakeslack import FakeSlack
 from test_slack import SECRET, archivist, settle
 from bot import web
@@ -35,8 +35,7 @@ LIBRARY = ("Library Extends Opening Hours\n\nJune 4, 2021\n\n"
 def watch_env(tmp_path, sample_index, embedder):
     """A private copy of the sample index plus a folder new articles are dropped into; the app served
     over HTTP with its watcher running every 0.3 s; `replica()` makes another app on the same index."""
-    news = tmp_path / "news"
-    news.mkdir()
+    news = folder_with(tmp_path / "news", {})
     union = extended_index(tmp_path, sample_index, embedder, news)
     fake = FakeSlack()
     fake.members["CW"] = ["UHUMAN"]

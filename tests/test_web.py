@@ -16,7 +16,7 @@ import pytest
 
 from bot import web
 from bot.app import create_app
-from conftest import extended_index, free_port
+from conftest import extended_index, folder_with, free_port
 from fakeslack import FakeSlack
 from index.config import parse
 from index.links import Signer, load_secret
@@ -31,12 +31,10 @@ IBM = "IBM Quits Facial Recognition, Joins Call For Police Reforms"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, sample_index, embedder):
     root = tmp_path_factory.mktemp("web")
-    extra = root / "extra"
-    extra.mkdir()
-    (extra / "script.md").write_text(
+    extra = folder_with(root / "extra", {"script.md":
         f"---\ntitle: {SCRIPT_TITLE}\ndate: 2021-05-04\n---\n\n"
         "The harbour council posted a notice that read <script>alert(1)</script> on its website on Tuesday, "
-        "and officials removed the notice an hour later after residents complained about it.\n")
+        "and officials removed the notice an hour later after residents complained about it.\n"})
     union = extended_index(root, sample_index, embedder, extra)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
