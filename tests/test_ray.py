@@ -101,6 +101,55 @@ def test_an_encoder_actor_killed_mid_build_costs_only_its_slice(cluster, tmp_pat
     shutil.rmtree(tmp_path / "killed")
 
 
+def test_a_killed_ray_build_leaves_the_last_index_and_the_next_build_keeps_its_staged_work(
+        cluster, tmp_path, embedder):
+    """`archivist build --ray` as a process of its own on the test's cluster, killed once it has staged
+    some embeddings: the published index is untouched, and a later build embeds only the rest."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from test_build import _big_export, check_consistent
+
+    cfg = _cfg(tmp_path, "idx")
+    build(cfg, embedder=embedder)
+    published = check_consistent(cfg.index_dir())
+    _big_export(tmp_path / "dispatches.jsonl", 120)
+    config = tmp_path / "c.toml"
+    fields = "{ title = \"headline\", text = \"body\", published = \"date\" }"
+    config.write_text(f'[index]\npath = "{cfg.index_dir()}"\n\n'
+                      f'[[sources]]\npath = "{EXAMPLES / "exports" / "wikinews.jsonl"}"\nformat = "jsonl"\n'
+                      f'fields = {{ title = "headline", text = "body", url = "link", published = "date" }}\n\n'
+                      f'[[sources]]\npath = "{DATA / "news"}"\n\n'
+                      f'[[sources]]\npath = "{tmp_path / "dispatches.jsonl"}"\nformat = "jsonl"\nfields = {fields}\n')
+    db = sqlite3.connect(f"file:{cfg.index_dir() / 'archive.sqlite'}?mode=ro", uri=True)
+    exe = Path(sys.executable).parent / "archivist"
+    proc = subprocess.Popen([str(exe), "--config", str(config), "build", "--ray", "auto", "--ray-workers", "2"],
+                            env={**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t0 = time.monotonic()
+    while db.execute("SELECT count(*) FROM staged_chunks").fetchone()[0] == 0:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() - t0 < 180
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    state = check_consistent(cfg.index_dir(), after_kill=True)
+    assert (state["articles"], state["chunks"], state["generation"]) == (
+        published["articles"], published["chunks"], published["generation"])
+    staged = db.execute("SELECT count(*) FROM staged_chunks").fetchone()[0]
+    db.close()
+    from index.config import load
+
+    again = build(load(str(config)), embedder=embedder)
+    assert (again.added, again.failed) == (120, 0)
+    final = check_consistent(cfg.index_dir())
+    assert again.chunks_embedded == final["chunks"] - published["chunks"] - staged  # the Ray build's work was kept
+
+
 def test_bad_ray_settings_are_one_line(tmp_path):
     r = run_cli("build", "--ray", "not an address", str(DATA / "news"), cwd=tmp_path)
     assert r.returncode == 2
