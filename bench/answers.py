@@ -173,9 +173,9 @@ CONFIDENCE: dict[tuple[str, bool], list[float]] = defaultdict(list)  # (set, off
 
 
 def confidence(reply: dict) -> tuple[float, float]:
-    """What decides the state: the topic evidence (`nothing` below min_evidence) and the best fitted
-    probability among the quotes shown (`answered` from min_answer)."""
-    return reply["evidence"], max((p["confidence"] for p in reply["passages"]), default=0.0)
+    """What decides the state: the topic evidence (`nothing` below min_evidence) and the reply model's
+    probability that the reply holds what was asked (`answered` from min_answer)."""
+    return reply["evidence"], reply["answerable"]
 
 
 def threshold_sweep(search) -> None:
@@ -196,7 +196,7 @@ def threshold_sweep(search) -> None:
     table("min_evidence: share with status nothing", [0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75], search.min_evidence,
           lambda pos, neg, t: (sum(e < t for e, _ in pos) / max(1, len(pos)), sum(e < t for e, _ in neg) / max(1, len(neg))))
     ok = search.min_evidence
-    table("min_answer: answerable not answered / off-archive answered", [0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
+    table("min_answer: answerable not answered / off-archive answered", [0.3, 0.4, 0.5, 0.6, 0.7],
           search.min_answer,
           lambda pos, neg, t: (sum(e < ok or c < t for e, c in pos) / max(1, len(pos)),
                                sum(e >= ok and c >= t for e, c in neg) / max(1, len(neg))))

@@ -120,3 +120,14 @@ def example_sources() -> list[dict]:
     return [{"path": s.path if Path(s.path).is_absolute() else str(ROOT / s.path), "format": s.format,
              "fields": dict(s.fields), **({"site": s.site} if s.site else {})}
             for s in load(str(ROOT / "config.example.toml")).sources]
+
+
+def newsqa_without_config():
+    """The News QA archive without the 30 articles its questions are about: each of those questions is
+    then one the archive cannot answer, though it may well hold related stories (a hard negative)."""
+    out = CACHE / "newsqa-without-articles.jsonl"
+    if not out.is_file():
+        wanted = {json.loads(line).get("url") for line in open(NEWSQA)} - {None}
+        with open(newsqa_articles()["path"]) as f, open(out, "w") as o:
+            o.writelines(line for line in f if json.loads(line)["url"] not in wanted)
+    return bench_config("newsqa-without", [{"path": str(out), "format": "jsonl"}, SEED])

@@ -78,16 +78,18 @@ def featurize(sets: dict) -> None:
                 r["cheap_x"] = evidence.features(*args, r["chunk"], r["position"], r["chunk"], local[r["article"]])
 
 
-def fit(X: np.ndarray, y: np.ndarray, l2: float = L2) -> np.ndarray:
-    """Logistic regression with an L2 penalty (not on the bias), by Newton's method; [bias, weights]."""
+def fit(X: np.ndarray, y: np.ndarray, l2: float = L2, weight: np.ndarray | None = None) -> np.ndarray:
+    """Logistic regression with an L2 penalty (not on the bias), by Newton's method; [bias, weights].
+    `weight` weighs each row (default 1)."""
     Xb = np.hstack([np.ones((len(X), 1)), X])
+    sw = np.ones(len(X)) if weight is None else weight
     w = np.zeros(Xb.shape[1])
     reg = np.full(Xb.shape[1], l2)
     reg[0] = 0.0
     for _ in range(50):
         p = 1 / (1 + np.exp(-np.clip(Xb @ w, -30, 30)))
-        grad = Xb.T @ (p - y) + reg * w
-        hess = (Xb * (p * (1 - p))[:, None]).T @ Xb + np.diag(reg + 1e-9)
+        grad = Xb.T @ (sw * (p - y)) + reg * w
+        hess = (Xb * (sw * p * (1 - p))[:, None]).T @ Xb + np.diag(reg + 1e-9)
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-8:

@@ -38,11 +38,13 @@ DEEP_ARTICLES = 3  # of those, the best are read beyond their matching chunks: t
 DEEP_CHUNKS = 8  # ...up to this many chunks each, nearest to the best match first
 ENCODED_FIRST = 2  # sentences of the likeliest article the model reads at question time (cheap features choose)
 ENCODED_OTHERS = 1  # ...and of each other article the page can show (their second passages rarely show)
+LIKELY_QUOTE = 0.2  # a sentence this likely to hold the answer is a sure pick; below it, a guess
 CLOSE_TO_BEST = 0.7  # an article under min_evidence is still shown when this close to the best one
 EVIDENCE_TERMS = 0.5  # topic evidence: cosine + this × the share of the question's rare words the article holds
 NEARLY = 0.8  # an unsure first article's second guess joins its first when at least this much as likely
 CLEARLY = 2.0  # an article's second passage comes before later articles when this many times as likely as each
 SECOND_FLOOR = 0.05  # ...and at least this likely to hold the answer (chosen on XQuAD: bench/tune_second.py)
+PER_ARTICLE = 3  # passages of one article at most
 QUOTE_REACH = 600  # characters: two sentences of one chunk this far apart start different quotes
 THREAD_WEIGHT = 0.5  # a thread's earlier words count half as much as the follow-up's own
 EMPTY_QUESTION = "Ask me something about the archive, for example: why did IBM quit facial recognition?"
@@ -94,9 +96,16 @@ class Reading:
 class Candidate:
     """A candidate sentence with its fitted chance of holding the answer."""
 
-    hit: Hit
-    span: tuple[int, int]
+    reading: Reading
     probability: float
+
+    @property
+    def hit(self) -> Hit:
+        return self.reading.hit
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return self.reading.span
 
 
 def answer(question: str, searcher: Searcher, settings: SearchSettings | None = None, k: int | None = None,
@@ -143,12 +152,13 @@ def answer(question: str, searcher: Searcher, settings: SearchSettings | None = 
         return replace(base, status=NOTHING, closest=closest[:3])
     # the model reads sentences only of the articles this page can show; the rest keep their cheap scores
     candidates = score(turn.question, readings, searcher, qvec, order[:offset + k])
-    chosen = select(order, candidates, settings.min_answer, evidence.asks(query))
+    chosen = select(order, candidates, evidence.asks(query))
     page = chosen[offset:offset + k]
     passages = _distinct([p for p in (_passage(c, candidates, articles[c.hit.article_id], turn.question, settings,
                                                copies, topic[c.hit.article_id][0]) for c in page) if p])
-    status = ANSWERED if any(c.probability >= settings.min_answer for c in chosen[:k]) else RELATED
-    return replace(base, passages=tuple(passages), status=status, more=len(chosen) > offset + k)
+    likely = answerable(turn.question, chosen[:k], articles, topic, groups, searcher)
+    return replace(base, passages=tuple(passages), status=ANSWERED if likely >= settings.min_answer else RELATED,
+                   answerable=round(likely, 3), more=len(chosen) > offset + k)
 
 
 def replay(questions: list[str], searcher: Searcher, settings: SearchSettings | None = None) -> Thread:
@@ -260,10 +270,10 @@ def score(q: evidence.Question, readings: list[Reading], searcher: Searcher, qve
         rows.sort(key=lambda x: -x[0])
         n = first if shown is None or shown[:1] == [aid] else others if aid in shown else 0
         top += [r for _, r in rows[:n]]
-        out += [Candidate(r.hit, r.span, p) for p, r in rows[n:]]
+        out += [Candidate(r, p) for p, r in rows[n:]]
     # one call for every article's best few: one batch through the encoder
     sims = searcher.embedder.encode([r.text for r in top]) @ qvec if top else []
-    return [Candidate(r.hit, r.span, evidence.SENTENCE.probability(r.features(q, float(sim))))
+    return [Candidate(r, evidence.SENTENCE.probability(r.features(q, float(sim))))
             for r, sim in zip(top, sims)] + out
 
 
@@ -287,16 +297,16 @@ def _chunks(aid: str, hits: list[Hit], article, store, qvec: np.ndarray, deep: b
 
 # --- choosing passages ---------------------------------------------------------------------------
 
-def select(order: list[str], candidates: list[Candidate], min_answer: float, question: bool = True
-           ) -> list[Candidate]:
+def select(order: list[str], candidates: list[Candidate], question: bool = True) -> list[Candidate]:
     """One passage per article, in the search's order, each quoting its most likely answer; more
-    articles beat more of the same one, with two exceptions for an article's second-best sentence
-    (from another chunk, or far enough from the first that the quotes do not meet):
-    - for a question (not a topic, where more articles serve better), it is a plausible answer (at
-      least SECOND_FLOOR likely) and clearly the better bet than anything further down: at least
-      CLEARLY times as likely as every later article's best (the answer is often in the sentence
-      after a lead that restates the question, while the other articles only share its words);
-    - the first article's best is unsure (under min_answer) and the second is nearly as likely: two
+    articles beat more of the same one, with two exceptions for an article's next-best sentences
+    (each from another chunk, or far enough from the ones picked that the quotes do not meet):
+    - for a question (not a topic, where more articles serve better), a further sentence is a
+      plausible answer (at least SECOND_FLOOR likely) and clearly the better bet than anything further
+      down: at least CLEARLY times as likely as every later article's best (the answer is often a
+      sentence after a lead that restates the question, while the other articles only share its
+      words); up to PER_ARTICLE passages so;
+    - the first article's best is unsure (under LIKELY_QUOTE) and its second is nearly as likely: two
       guesses from the likeliest article beat one."""
     by_article: dict[str, list[Candidate]] = {}
     for c in candidates:
@@ -304,16 +314,35 @@ def select(order: list[str], candidates: list[Candidate], min_answer: float, que
     ranked = [sorted(by_article[aid], key=lambda c: -c.probability) for aid in order if by_article.get(aid)]
     out = []
     for i, cs in enumerate(ranked):
-        out.append(cs[0])
-        second = next((c for c in cs[1:] if _apart(c, cs[0])), None)
-        if second is None:
-            continue
+        picked = [cs[0]]
         later = max((r[0].probability for r in ranked[i + 1:]), default=0.0)
-        unsure_first = i == 0 and cs[0].probability < min_answer and second.probability >= NEARLY * cs[0].probability
-        clearly = question and second.probability >= max(SECOND_FLOOR, CLEARLY * later)
-        if clearly or unsure_first:
-            out.append(second)
+        for c in cs[1:]:
+            if len(picked) == PER_ARTICLE:
+                break
+            if not all(_apart(c, p) for p in picked):
+                continue
+            unsure_first = (i == 0 and len(picked) == 1 and cs[0].probability < LIKELY_QUOTE
+                            and c.probability >= NEARLY * cs[0].probability)
+            if not (unsure_first or question and c.probability >= max(SECOND_FLOOR, CLEARLY * later)):
+                break  # the next ones are less likely still
+            picked.append(c)
+        out += picked
     return out
+
+
+def answerable(q: evidence.Question, chosen: list[Candidate], articles: dict, topic: dict[str, tuple[float, float]],
+               groups: dict[str, list[Hit]], searcher: Searcher) -> float:
+    """The fitted chance that the reply holds what was asked, judged on its likeliest quote and that
+    quote's article (index/evidence.py's reply model): `answered` when at least min_answer."""
+    if not chosen:
+        return 0.0
+    best = max(chosen, key=lambda c: c.probability)
+    aid = best.hit.article_id
+    rare = evidence.idf(max(1, searcher.chunk_count // 20), searcher.chunk_count)
+    x = evidence.reply_features(q, best.probability, best.reading.text, best.reading.context, best.reading.article, articles[aid].text,
+                                articles[aid].published or "", topic[aid][0], max(h.similarity for h in groups[aid]),
+                                rare)
+    return evidence.REPLY.probability(x)
 
 
 def _distinct(passages: list[Passage]) -> list[Passage]:

@@ -256,7 +256,8 @@ def answer_json(a, signer=None) -> dict:
 
     signer = signer or NO_LINKS
     return {"question": a.question, "query": a.query, "filters": list(a.filters), "status": a.status,
-            "abstained": a.abstained, "follow_up": a.follow_up, "evidence": a.evidence, "error": a.error, "passages": [
+            "abstained": a.abstained, "follow_up": a.follow_up, "evidence": a.evidence, "answerable": a.answerable,
+            "error": a.error, "passages": [
                 {"article_id": p.article_id, "title": p.title, "url": p.url, "published": p.published, "site": p.site,
                  "quote": p.quote, "start": p.start, "end": p.end, "chunk_id": p.chunk_id, "score": p.score,
                  "confidence": p.confidence, "copies": p.copies, "quote_url": text_fragment(p.url, p.quote),

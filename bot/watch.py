@@ -17,6 +17,7 @@ from dataclasses import replace
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.answer import LIKELY_QUOTE
 from bot.service import Bot
 from bot.state import Run, Watch
 from bot.views import watch_blocks
@@ -127,7 +128,7 @@ class Watcher:
             if a.status in (ERROR, NOTHING):
                 continue
             for p in a.passages:
-                if p.article_id not in out and (p.confidence >= self.bot.cfg.search.min_answer
+                if p.article_id not in out and (p.confidence >= LIKELY_QUOTE
                                                 or p.evidence >= settings.min_evidence):
                     out[p.article_id] = p
         return sorted(out.values(), key=lambda p: (-p.confidence, -p.evidence))[:settings.scan]

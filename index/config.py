@@ -90,7 +90,7 @@ class SearchSettings:
     title_weight: float = 1.0  # BM25 weight of a title match against a text match (1.0)
     min_evidence: float = 0.6  # abstain when no passage has this much evidence (cosine + 0.5 x terms shared)
     min_similarity: float = 0.3  # a passage less close to the question than this (cosine) is not shown
-    min_answer: float = 0.2  # a quote this likely to hold what was asked makes the reply "answered"
+    min_answer: float = 0.5  # a reply this likely to hold what was asked is "answered" (evidence.REPLY)
     max_quote_chars: int = 300
 
 

@@ -140,6 +140,7 @@ class Answer:
     more: bool = False  # further passages exist (offset + len(passages) onwards)
     follow_up: bool = False  # read as a follow-up of the thread's earlier questions
     evidence: float = 0.0  # how much the best article is about the question (cosine + rare words); "nothing" below min_evidence
+    answerable: float = 0.0  # the fitted chance that the reply holds what was asked; "answered" from min_answer
 
     @property
     def abstained(self) -> bool:
