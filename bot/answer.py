@@ -42,7 +42,7 @@ LIKELY_QUOTE = 0.2  # a sentence this likely to hold the answer is a sure pick; 
 CLOSE_TO_BEST = 0.7  # an article under min_evidence is still shown when this close to the best one
 EVIDENCE_TERMS = 0.5  # topic evidence: cosine + this × the share of the question's rare words the article holds
 NEARLY = 0.8  # an unsure first article's second guess joins its first when at least this much as likely
-CLEARLY = 2.0  # an article's second passage comes before later articles when this many times as likely as each
+CLEARLY = 2.0  # an article's further passage comes before later articles when this many times as likely as each
 SECOND_FLOOR = 0.05  # ...and at least this likely to hold the answer (chosen on XQuAD: bench/tune_second.py)
 PER_ARTICLE = 3  # passages of one article at most
 QUOTE_REACH = 600  # characters: two sentences of one chunk this far apart start different quotes
@@ -199,11 +199,16 @@ def _new_subject(query: str, tokens: list[str], own: tuple[tuple[str, float], ..
                  searcher: Searcher) -> bool:
     """Whether a question names something the thread has not: a word in under 5 % of the chunks that
     neither the thread's questions nor the articles it cited hold."""
-    common = evidence.idf(max(1, searcher.chunk_count // 20), searcher.chunk_count)
+    common = _rare(searcher)
     words = dict(zip(tokens, evidence.surface_tokens(query)))  # stem -> the word it came from
     cited = list(thread.article_ids)
     return any(w > common and s not in said and not searcher.store.mentions(cited, words.get(s, s))
                for s, w in own)
+
+
+def _rare(searcher: Searcher) -> float:
+    """The rarity above which a word names something: that of a word in 5 % of the chunks."""
+    return evidence.idf(max(1, searcher.chunk_count // 20), searcher.chunk_count)
 
 
 def _weigh(stems: list[str], searcher: Searcher) -> tuple[tuple[str, float], ...]:
@@ -338,10 +343,9 @@ def answerable(q: evidence.Question, chosen: list[Candidate], articles: dict, to
         return 0.0
     best = max(chosen, key=lambda c: c.probability)
     aid = best.hit.article_id
-    rare = evidence.idf(max(1, searcher.chunk_count // 20), searcher.chunk_count)
-    x = evidence.reply_features(q, best.probability, best.reading.text, best.reading.context, best.reading.article, articles[aid].text,
-                                articles[aid].published or "", topic[aid][0], max(h.similarity for h in groups[aid]),
-                                rare)
+    r, article = best.reading, articles[aid]
+    x = evidence.reply_features(q, best.probability, r.text, r.context, r.article, article.text,
+                                article.published or "", topic[aid][0], max(h.similarity for h in groups[aid]), _rare(searcher))
     return evidence.REPLY.probability(x)
 
 

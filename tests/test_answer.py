@@ -193,7 +193,9 @@ def _candidates(*rows: tuple[str, int, float]) -> list:
 def test_select_takes_more_of_an_article_only_when_clearly_better():
     from bot.answer import select
 
-    picks = lambda cands, question=True: [(c.hit.article_id, c.hit.chunk_id) for c in select(["a", "b"], cands, question)]  # noqa: E731
+    def picks(cands, question=True):
+        return [(c.hit.article_id, c.hit.chunk_id) for c in select(["a", "b"], cands, question)]
+
     # a's next sentences are over twice as likely as b's best: up to three passages of a, then b
     assert picks(_candidates(("a", 1, 0.9), ("a", 2, 0.6), ("a", 3, 0.5), ("a", 4, 0.45), ("b", 9, 0.2))) == [
         ("a", 1), ("a", 2), ("a", 3), ("b", 9)]
@@ -221,12 +223,17 @@ def test_a_year_the_article_neither_says_nor_was_published_in_counts_against_ans
 
     q = evidence.Question("What caused the 2020 explosion at the port?", "reason", (("explos", 3.0), ("port", 2.0)),
                           frozenset("what caused the 2020 explosion at port".split()))
-    args = (q, 0.5, "An explosion tore through the port.", {"explos", "port"}, {"explos", "port"})
-    year = evidence.REPLY_FEATURES.index("year_absent")
-    assert evidence.reply_features(*args, "An explosion tore through the port.", "2005-03-23", 1.0, 0.7, 2.5)[year] == 1.0
-    assert evidence.reply_features(*args, "An explosion tore through the port.", "2020-08-05", 1.0, 0.7, 2.5)[year] == 0.0
-    assert evidence.reply_features(*args, "In 2020, an explosion tore through the port.", "", 1.0, 0.7, 2.5)[year] == 0.0
-    assert evidence.REPLY.weights[year] < 0  # fitted: such a reply is less likely to hold the answer
+    stems = {"explos", "port"}
+
+    def year_absent(article_text: str, published: str) -> float:
+        x = evidence.reply_features(q, 0.5, "An explosion tore through the port.", stems, stems, article_text,
+                                    published, 1.0, 0.7, 2.5)
+        return x[evidence.REPLY_FEATURES.index("year_absent")]
+
+    assert year_absent("An explosion tore through the port.", "2005-03-23") == 1.0
+    assert year_absent("An explosion tore through the port.", "2020-08-05") == 0.0
+    assert year_absent("In 2020, an explosion tore through the port.", "") == 0.0
+    assert evidence.REPLY.weights[evidence.REPLY_FEATURES.index("year_absent")] < 0  # fitted: such a reply is less likely to hold the answer
 
 
 def test_an_off_archive_question_still_finds_nothing(searcher):
