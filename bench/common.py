@@ -131,3 +131,46 @@ def newsqa_without_config():
         with open(newsqa_articles()["path"]) as f, open(out, "w") as o:
             o.writelines(line for line in f if json.loads(line)["url"] not in wanted)
     return bench_config("newsqa-without", [{"path": str(out), "format": "jsonl"}, SEED])
+
+
+SLACK_SECRET = "bench-secret"
+
+
+class SlackHTTP:
+    """The Slack app served over HTTP on a loopback port, reached as Slack reaches it: signed requests."""
+
+    def __init__(self, app, threads: int):
+        import threading
+
+        from bot import web
+
+        sys.path.insert(0, str(ROOT / "tests"))
+        self.server = web.server(app, SLACK_SECRET, "127.0.0.1", 0, threads=threads)
+        threading.Thread(target=self.server.run, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.effective_port}/slack/events"
+
+    def post(self, body: str, content_type: str) -> int:
+        """One signed request; its HTTP status (Slack's ack)."""
+        import urllib.request
+
+        from fakeslack import signed
+
+        req = urllib.request.Request(self.url, data=body.encode(), method="POST",
+                                     headers={"Content-Type": content_type, **signed(body, SLACK_SECRET)})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            r.read()
+            return r.status
+
+    def event(self, event: dict, event_id: str) -> int:
+        """An Events API callback carrying this event."""
+        import time
+
+        from fakeslack import BOT_USER, TEAM
+
+        return self.post(json.dumps({"type": "event_callback", "team_id": TEAM, "api_app_id": "A1", "event_id": event_id,
+                                     "event_time": int(time.time()), "event": event, "authorizations": [
+                                         {"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}]}),
+                         "application/json")
+
+    def close(self) -> None:
+        self.server.close()

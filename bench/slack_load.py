@@ -9,22 +9,18 @@ fake of Slack's Web API receives the replies; requests are signed as Slack signs
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from common import ROOT, example_sources, median, pct
+from common import ROOT, SLACK_SECRET, SlackHTTP, example_sources, median, pct
 
 sys.path.insert(0, str(ROOT / "tests"))
-from fakeslack import BOT_USER, TEAM, FakeSlack, signed  # noqa: E402
+from fakeslack import BOT_USER, FakeSlack  # noqa: E402
 
-SECRET = "bench-secret"
 QUESTIONS = ["why did IBM quit facial recognition?", "plane crash in Karaj", "Robert Mugabe death",
              "protests in Serbia", "water main burst in White Plains", "Chadwick Boseman tributes",
              "debate cancelled", "Kenosha suspect bond", "Facebook records exposed", "hotel fire in Delhi"]
@@ -32,7 +28,6 @@ QUESTIONS = ["why did IBM quit facial recognition?", "plane crash in Karaj", "Ro
 
 def main() -> int:
 
-    from bot import web
     from bot.app import create_app
     from index.build import build
     from index.config import parse
@@ -47,26 +42,16 @@ def main() -> int:
     build(cfg, embedder=embedder)
     fake = FakeSlack()
     cfg = parse({"index": {"path": str(work / "idx")}, "slack": {"api_base_url": fake.api_url}}, ROOT)
-    app = create_app(cfg, bot_token="xoxb-bench", signing_secret=SECRET, embedder=embedder)
-    server = web.server(app, SECRET, "127.0.0.1", 0, threads=16)
-    threading.Thread(target=server.run, daemon=True).start()
-    url = f"http://127.0.0.1:{server.effective_port}/slack/events"
+    slack = SlackHTTP(create_app(cfg, bot_token="xoxb-bench", signing_secret=SLACK_SECRET, embedder=embedder), 16)
 
     sent: dict[str, float] = {}
     acks: list[float] = []
 
     def ask(i: int) -> None:
         ts = f"{1900000000 + i}.000100"
-        payload = json.dumps({"type": "event_callback", "team_id": TEAM, "api_app_id": "A1", "event_id": f"EvLoad{i}",
-                              "event_time": int(time.time()), "authorizations": [{"team_id": TEAM, "user_id": BOT_USER,
-                                                                                  "is_bot": True}],
-                              "event": {"type": "app_mention", "user": "UHUMAN", "channel": "CLOAD", "ts": ts,
-                                        "text": f"<@{BOT_USER}> {QUESTIONS[i % len(QUESTIONS)]}"}})
-        req = urllib.request.Request(url, data=payload.encode(), method="POST",
-                                     headers={"Content-Type": "application/json", **signed(payload, SECRET)})
         sent[ts] = time.monotonic()
-        with urllib.request.urlopen(req, timeout=10) as r:
-            assert r.status == 200
+        assert slack.event({"type": "app_mention", "user": "UHUMAN", "channel": "CLOAD", "ts": ts,
+                            "text": f"<@{BOT_USER}> {QUESTIONS[i % len(QUESTIONS)]}"}, f"EvLoad{i}") == 200
         acks.append(time.monotonic() - sent[ts])
 
     n = args.questions
@@ -87,7 +72,7 @@ def main() -> int:
     print(f"request to posted reply: p50 {median(latency):.0f} ms, p95 {pct(latency, 95):.0f} ms, "
           f"max {max(latency):.0f} ms; all {n} done in {time.monotonic() - t0:.1f}s")
     print(f"command: python bench/slack_load.py --questions {n}")
-    server.close()
+    slack.close()
     fake.close()
     shutil.rmtree(work, ignore_errors=True)
     return 0

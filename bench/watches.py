@@ -20,18 +20,15 @@ import re
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
-from common import CACHE, ROOT, WIKINEWS, bench_config, ensure_index
+from common import CACHE, ROOT, SLACK_SECRET, WIKINEWS, SlackHTTP, bench_config, ensure_index, median
 
 sys.path.insert(0, str(ROOT / "tests"))
-from fakeslack import TEAM, FakeSlack, signed  # noqa: E402
+from fakeslack import TEAM, FakeSlack  # noqa: E402
 
-SECRET = "bench-secret"
 HELD_BACK = 60
 STOP = {"the", "a", "an", "of", "in", "on", "to", "for", "and", "as", "at", "by", "with", "from", "after", "is",
         "are", "be", "says", "say", "over", "into", "its", "his", "her", "their", "new", "us", "uk"}
@@ -48,7 +45,6 @@ def main() -> int:
     ap.add_argument("--watches", type=int, default=100)
     ap.add_argument("--interval", type=float, default=1.0)
     args = ap.parse_args()
-    from bot import web
     from bot.app import create_app
     from index.build import build
     from index.config import parse
@@ -75,10 +71,8 @@ def main() -> int:
     cfg = parse({"index": {"path": str(work / "idx")},
                  "sources": [{"path": str(base_file), "format": "jsonl"}, {"path": str(news_file), "format": "jsonl"}],
                  "slack": {"api_base_url": fake.api_url}, "watch": {"interval": args.interval, "per_channel": 100}}, ROOT)
-    app = create_app(cfg, bot_token="xoxb-bench", signing_secret=SECRET, embedder=embedder)
-    server = web.server(app, SECRET, "127.0.0.1", 0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    url = f"http://127.0.0.1:{server.effective_port}/slack/events"
+    app = create_app(cfg, bot_token="xoxb-bench", signing_secret=SLACK_SECRET, embedder=embedder)
+    slack = SlackHTTP(app, 4)
 
     on_news = [topic(rows[i]["title"]) for i in held[:min(HELD_BACK, args.watches * 3 // 5)]]
     others = [topic(rows[i]["title"]) for i in rng.sample(sorted(set(range(len(rows))) - held_set),
@@ -87,9 +81,7 @@ def main() -> int:
         form = urllib.parse.urlencode({"team_id": TEAM, "channel_id": channels[i % 10], "channel_name": "news", "user_id": "UHUMAN",
                                        "command": "/archivist", "text": f"watch {words}", "response_url":
                                        fake.url + f"/response/w{i}", "trigger_id": "1", "token": "x"})
-        req = urllib.request.Request(url, data=form.encode(), method="POST", headers={
-            "Content-Type": "application/x-www-form-urlencoded", **signed(form, SECRET)})
-        urllib.request.urlopen(req, timeout=10).read()
+        slack.post(form, "application/x-www-form-urlencoded")
     set_ = fake.wait_for("response_url", len(on_news) + len(others), timeout=120)
     assert all(c.args["response_type"] == "in_channel" for c in set_), [c.args["text"] for c in set_][:3]
 
@@ -113,19 +105,14 @@ def main() -> int:
     # the Home tab of someone in all ten channels, opened five times (the first lists the members)
     home = []
     for i in range(5):
-        body = json.dumps({"type": "event_callback", "team_id": TEAM, "api_app_id": "A1", "event_id": f"EvHome{i}",
-                           "event_time": int(time.time()), "authorizations": [{"team_id": TEAM, "user_id": "UBOT",
-                                                                               "is_bot": True}],
-                           "event": {"type": "app_home_opened", "user": "UHUMAN", "channel": "DHOME", "tab": "home"}})
         t0 = time.monotonic()
-        urllib.request.urlopen(urllib.request.Request(url, data=body.encode(), method="POST", headers={
-            "Content-Type": "application/json", **signed(body, SECRET)}), timeout=10).read()
+        slack.event({"type": "app_home_opened", "user": "UHUMAN", "channel": "DHOME", "tab": "home"}, f"EvHome{i}")
         [view] = fake.wait_for("views.publish", i + 1, timeout=30)[i:]
         home.append((view.at - t0) * 1000)
     blocks = len(view.args["view"]["blocks"])
 
     app.watcher.stop()
-    again = create_app(cfg, bot_token="xoxb-bench", signing_secret=SECRET, embedder=embedder, watch=False)
+    again = create_app(cfg, bot_token="xoxb-bench", signing_secret=SLACK_SECRET, embedder=embedder, watch=False)
     repeats = again.watcher.run_once()
 
     print(f"Build adding {summary.added} articles to the {searcher.articles - summary.added:,}-article Wikinews "
@@ -143,9 +130,9 @@ def main() -> int:
     print(f"   other watches posting: {sum(bool(posted[w.id]) for w in watches[len(on_news):])} of {len(others)}")
     print(f"   a restart on the same index posts {repeats} more")
     print(f"Home tab with these {len(watches)} watches ({blocks} blocks): event to views.publish "
-          f"{home[0]:.0f} ms the first time, median {sorted(home[1:])[len(home[1:]) // 2]:.0f} ms after")
+          f"{home[0]:.0f} ms the first time, median {median(home[1:]):.0f} ms after")
     print(f"command: python bench/watches.py --watches {args.watches} --interval {args.interval:g}")
-    server.close()
+    slack.close()
     fake.close()
     shutil.rmtree(work, ignore_errors=True)
     return 0

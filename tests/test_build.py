@@ -36,6 +36,25 @@ def sample_cfg(cfg_for, archive):
                              "fields": JSONL_FIELDS})
 
 
+def kill_when(cmd: list[str], ready, limit: float, env: dict | None = None) -> None:
+    """Start a process and SIGKILL it once `ready(seconds since its start)` holds, while it still runs."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    t0 = time.monotonic()
+    while not ready(time.monotonic() - t0):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() - t0 < limit
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def assert_still_published(index_dir: Path, published: dict) -> None:
+    """After a killed build: the index is consistent and still the one published before it."""
+    state = check_consistent(index_dir, after_kill=True)
+    assert (state["articles"], state["chunks"], state["generation"]) == (
+        published["articles"], published["chunks"], published["generation"])
+
+
 def check_consistent(index_dir: Path, after_kill: bool = False) -> dict:
     """The published index holds together: no orphans or duplicates, FTS and FAISS match the chunks.
     After a kill, staging may hold embedded work and a half-written FAISS file may lie about."""
@@ -173,19 +192,9 @@ def test_a_build_killed_at_any_moment_leaves_the_last_index_and_the_next_build_f
         return db.execute("SELECT count(*) FROM staged_chunks").fetchone()[0]
 
     # first kill: early (reading, loading the model); second: after some embedded work was committed
-    for wait_for in (lambda t: t > 1.0, lambda t: staged() > 0):
-        proc = subprocess.Popen([str(exe), "--config", str(config), "build"], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-        t0 = time.monotonic()
-        while not wait_for(time.monotonic() - t0):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() - t0 < 120
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        state = check_consistent(sample_cfg.index_dir(), after_kill=True)
-        assert (state["articles"], state["chunks"], state["generation"]) == (
-            published["articles"], published["chunks"], published["generation"])
+    for ready in (lambda t: t > 1.0, lambda t: staged() > 0):
+        kill_when([str(exe), "--config", str(config), "build"], ready, limit=120)
+        assert_still_published(sample_cfg.index_dir(), published)
         searcher = Searcher(sample_cfg.index_dir(), embedder)
         assert searcher.dense("IBM facial recognition", 1)[0].title.startswith("IBM Quits")
         searcher.close()

@@ -106,13 +106,11 @@ def test_a_killed_ray_build_leaves_the_last_index_and_the_next_build_keeps_its_s
     """`archivist build --ray` as a process of its own on the test's cluster, killed once it has staged
     some embeddings: the published index is untouched, and a later build embeds only the rest."""
     import os
-    import signal
     import sqlite3
-    import subprocess
     import sys
     from pathlib import Path
 
-    from test_build import _big_export, check_consistent
+    from test_build import _big_export, assert_still_published, check_consistent, kill_when
 
     cfg = _cfg(tmp_path, "idx")
     build(cfg, embedder=embedder)
@@ -127,27 +125,21 @@ def test_a_killed_ray_build_leaves_the_last_index_and_the_next_build_keeps_its_s
                       f'[[sources]]\npath = "{tmp_path / "dispatches.jsonl"}"\nformat = "jsonl"\nfields = {fields}\n')
     db = sqlite3.connect(f"file:{cfg.index_dir() / 'archive.sqlite'}?mode=ro", uri=True)
     exe = Path(sys.executable).parent / "archivist"
-    proc = subprocess.Popen([str(exe), "--config", str(config), "build", "--ray", "auto", "--ray-workers", "2"],
-                            env={**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    t0 = time.monotonic()
-    while db.execute("SELECT count(*) FROM staged_chunks").fetchone()[0] == 0:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() - t0 < 180
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    state = check_consistent(cfg.index_dir(), after_kill=True)
-    assert (state["articles"], state["chunks"], state["generation"]) == (
-        published["articles"], published["chunks"], published["generation"])
-    staged = db.execute("SELECT count(*) FROM staged_chunks").fetchone()[0]
+    def staged() -> int:
+        return db.execute("SELECT count(*) FROM staged_chunks").fetchone()[0]
+
+    kill_when([str(exe), "--config", str(config), "build", "--ray", "auto", "--ray-workers", "2"],
+              lambda t: staged() > 0, limit=180,
+              env={**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address})
+    assert_still_published(cfg.index_dir(), published)
+    staged_before = staged()
     db.close()
     from index.config import load
 
     again = build(load(str(config)), embedder=embedder)
     assert (again.added, again.failed) == (120, 0)
     final = check_consistent(cfg.index_dir())
-    assert again.chunks_embedded == final["chunks"] - published["chunks"] - staged  # the Ray build's work was kept
+    assert again.chunks_embedded == final["chunks"] - published["chunks"] - staged_before  # the Ray build's work was kept
 
 
 def test_bad_ray_settings_are_one_line(tmp_path):
