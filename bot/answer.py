@@ -198,9 +198,15 @@ def read_turn(query: str, thread: Thread | None, searcher: Searcher) -> Turn:
 def _new_subject(query: str, tokens: list[str], own: tuple[tuple[str, float], ...], said: set[str], thread: Thread,
                  searcher: Searcher) -> bool:
     """Whether a question names something the thread has not: a word in under 5 % of the chunks that
-    neither the thread's questions nor the articles it cited hold."""
+    neither the thread's questions nor the articles it cited hold. In a question typed with capitals
+    (its first word), only a name or a number names something ("the 2020 Nevada caucuses"); a plain noun ("who brought
+    the lawsuit?", "who was the victim?") points back to the thread's subject."""
     common = _rare(searcher)
-    words = dict(zip(tokens, evidence.surface_tokens(query)))  # stem -> the word it came from
+    surface = re.findall(r"[^\W_]+", query)  # as the index tokenizes, in the asker's case
+    words = dict(zip(tokens, (w.lower() for w in surface)))  # stem -> the word it came from
+    if query[:1].isupper():  # one who capitalizes a question's first word capitalizes names too
+        naming = {st for i, (st, w) in enumerate(zip(tokens, surface)) if i and (w[0].isupper() or w[0].isdigit())}
+        own = tuple((st, w) for st, w in own if st in naming)
     cited = list(thread.article_ids)
     return any(w > common and s not in said and not searcher.store.mentions(cited, words.get(s, s))
                for s, w in own)

@@ -260,6 +260,17 @@ def test_a_new_topic_in_a_thread_stands_alone(searcher):
     assert "Magnitogorsk" in a.passages[0].title and "39" in a.passages[0].quote
 
 
+def test_a_plain_noun_points_back_to_the_thread_and_a_name_starts_a_new_one(searcher):
+    from index.records import Thread
+
+    thread = Thread().after(answer("Who led the opposition to the harbor bridge?", searcher))
+    # "architect" is in no question of the thread nor in the article it cited, but it names nothing
+    assert answer("Who was the architect?", searcher, thread=thread).follow_up
+    assert not answer("Who was the architect of the Magnitogorsk building?", searcher, thread=thread).follow_up
+    # typed without capitals, any rare word the thread has not seen starts a new topic
+    assert not answer("how many people died in the magnitogorsk collapse?", searcher, thread=thread).follow_up
+
+
 def test_ask_json_takes_a_thread(sample_index):
     cfg = sample_index.base_dir / "c.toml"
     cfg.write_text(f'[index]\npath = "{sample_index.index_dir()}"\n')
