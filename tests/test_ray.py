@@ -115,7 +115,9 @@ def test_a_killed_ray_build_leaves_the_last_index_and_the_next_build_keeps_its_s
     cfg = _cfg(tmp_path, "idx")
     build(cfg, embedder=embedder)
     published = check_consistent(cfg.index_dir())
-    _big_export(tmp_path / "dispatches.jsonl", 120)
+    # over 512 chunks (EMBED_GROUP_CHUNKS): a first group is staged while the next is embedded, a window
+    # the kill can hit; with one group, staging and publishing follow each other within milliseconds
+    _big_export(tmp_path / "dispatches.jsonl", 240)
     config = tmp_path / "c.toml"
     fields = "{ title = \"headline\", text = \"body\", published = \"date\" }"
     config.write_text(f'[index]\npath = "{cfg.index_dir()}"\n\n'
@@ -137,7 +139,7 @@ def test_a_killed_ray_build_leaves_the_last_index_and_the_next_build_keeps_its_s
     from index.config import load
 
     again = build(load(str(config)), embedder=embedder)
-    assert (again.added, again.failed) == (120, 0)
+    assert (again.added, again.failed) == (240, 0)
     final = check_consistent(cfg.index_dir())
     assert again.chunks_embedded == final["chunks"] - published["chunks"] - staged_before  # the Ray build's work was kept
 
