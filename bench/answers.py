@@ -44,11 +44,17 @@ SAMPLE_EXPORT = {"path": str(EXAMPLES / "exports" / "wikinews.jsonl"), "format":
                  "fields": {"title": "headline", "text": "body", "url": "link", "published": "date"}}
 
 
+SEARCH: dict[str, str] = {}  # [search] keys every bench config of this run gets (--reader)
+
+
 def toml_for(name: str, sources: list[dict], config_name: str = "", **index) -> Path:
     """A config file for a bench index, so that the real command line reads it; `index` adds keys to
     its [index] section (backend = "onnx-int8", say), `config_name` names the file when several differ."""
     lines = ["[index]", f"path = {json.dumps(str(CACHE / name))}",
              *(f"{k} = {json.dumps(v)}" for k, v in index.items()), ""]
+    if SEARCH:
+        lines += ["[search]", *(f"{k} = {json.dumps(v)}" for k, v in SEARCH.items()), ""]
+        config_name = (config_name or name) + "-" + "-".join(f"{k}-{v}" for k, v in SEARCH.items()).replace("/", "_")
     for s in sources:
         lines.append("[[sources]]")
         lines.append(f"path = {json.dumps(s['path'])}")
@@ -144,13 +150,20 @@ def xquad(embedder, limit: int) -> None:
     ask = Ask(toml_for("news-mix", sources))
     hit1 = hit3 = inquote = 0
     status: dict[str, int] = defaultdict(int)
+    unseen = {url for _, url, _ in xquad_questions(heldout=True)}  # the reader never trained on these
+    held = [0, 0, 0]  # questions, gold in a top-3 quote, answered
     for question, url, golds in questions:
         reply, _ = ask(question)
         urls = [p["url"] for p in reply["passages"]]
         hit1 += bool(urls) and urls[0] == url
         hit3 += url in urls[:3]
-        inquote += any(g in p["quote"] for p in reply["passages"][:3] for g in golds)
+        found = any(g in p["quote"] for p in reply["passages"][:3] for g in golds)
+        inquote += found
         status[reply["status"]] += 1
+        if url in unseen:
+            held[0] += 1
+            held[1] += found
+            held[2] += reply["status"] == "answered"
         CONFIDENCE["xquad", False].append(confidence(reply))
     ask.close()
     quote_chars = cfg.search.max_quote_chars
@@ -158,6 +171,9 @@ def xquad(embedder, limit: int) -> None:
     print(f"\n2. XQuAD in a news archive ({n} questions; {_counts(cfg)}; quotes of at most {quote_chars} characters)")
     print(f"   gold answer inside a top-3 quote {inquote / n:.3f}   article hit@1 {hit1 / n:.3f}   hit@3 {hit3 / n:.3f}   "
           + "   ".join(f"{s} {status[s] / n:.3f}" for s in ("answered", "related", "nothing")))
+    if held[0]:
+        print(f"   the held-out third ({held[0]} questions on articles the reader was not trained on): gold answer "
+              f"inside a top-3 quote {held[1] / held[0]:.3f}   answered {held[2] / held[0]:.3f}")
     ask = Ask(toml_for("newsqa", [newsqa_articles(), SEED]))
     off: dict[str, int] = defaultdict(int)
     for question, _, _ in questions:
@@ -313,7 +329,10 @@ def main() -> int:
     ap.add_argument("--config", default="config.toml", help="with --replay: the index's config")
     ap.add_argument("--only", choices=("newsqa", "heldout", "xquad", "followups", "scifact", "latency"))
     ap.add_argument("--quick", action="store_true", help="a sample of the larger sets, for a fast look")
+    ap.add_argument("--reader", help='[search] reader for every question: "none", "bundled" or a folder')
     args = ap.parse_args()
+    if args.reader:
+        SEARCH["reader"] = args.reader
     if args.replay:
         replay(args.replay, args.config)
         print(f"\ncommand: python bench/answers.py --replay {args.replay} --config {args.config}")
@@ -339,7 +358,7 @@ def main() -> int:
     if run("latency"):
         latency(embedder, limit)
     print(f"\ncommand: python bench/answers.py{' --only ' + args.only if args.only else ''}"
-          f"{' --quick' if args.quick else ''}")
+          f"{' --quick' if args.quick else ''}{' --reader ' + args.reader if args.reader else ''}")
     return 0
 
 

@@ -48,7 +48,7 @@ def collect(cfg, items, embedder) -> list[dict]:
         q = turn.question
         out.append({"q": question, "url": url, "kind": q.kind, "weights": q.weights, "words": sorted(q.words),
                     "focus": sorted(q.focus), "topic": topic, "articles": whole, "rows": [
-                        {"text": r.text, "stems": r.stems, "context": sorted(r.context), "cosine": float(sim),
+                        {"text": r.text, "title": r.hit.title, "stems": r.stems, "context": sorted(r.context), "cosine": float(sim),
                          "position": r.span[0], "chunk": r.hit.similarity, "article": r.hit.article_id,
                          "y": int(any(p in r.text for p in phrases)),
                          "right": articles[r.hit.article_id].url == url} for r, sim in zip(readings, sims)]})
@@ -151,7 +151,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--refresh", action="store_true", help="collect the candidates again")
     args = ap.parse_args()
-    cache = CACHE / "answer-candidates-v2.json"
+    cache = CACHE / "answer-candidates-v3.json"
     if args.refresh or not cache.is_file():
         embedder = Embedder()
         newsqa = [json.loads(line) for line in open(NEWSQA)]

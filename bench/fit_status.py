@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fit the reply model of index/evidence.py (REPLY: does a reply hold what was asked, or only related
+"""Fit the reply model of index/evidence.py (REPLY_READ, with the reader: does a reply hold what was asked, or only related
 material?) on the dev sets, cross-validated, and print its weights.
 
 Replies come from the real `bot.answer.answer` over the bench indexes; the features of each reply's
@@ -27,6 +27,7 @@ from common import (CACHE, NEWSQA, SUMMARIES, WIKINEWS, bench_config, ensure_ind
 from fit_answers import fit
 
 FOLDS = 5
+N_FEATURES = 12  # the reply model with the reader's two (evidence.REPLY_READ_FEATURES)
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 
@@ -46,7 +47,15 @@ def collect(cfg, items, embedder, label: int, source: str) -> list[dict]:
         seen.append(x)
         return x
 
+    real_read = evidence.reply_read_features
+
+    def recording_read(*args):  # with a reader, its two features join the rest
+        x = real_read(*args)
+        seen[-1] = seen[-1] + x
+        return x
+
     evidence.reply_features = recording
+    evidence.reply_read_features = recording_read
     out = []
     try:
         for question, url, phrases in items:
@@ -57,12 +66,13 @@ def collect(cfg, items, embedder, label: int, source: str) -> list[dict]:
                         "status": reply.status, "holds": holds, "x": seen[-1] if seen else None})
     finally:
         evidence.reply_features = real
+        evidence.reply_read_features = real_read
         searcher.close()
     return out
 
 
 def gather(refresh: bool) -> list[dict]:
-    cache = CACHE / "reply-features.json"
+    cache = CACHE / "reply-features-read.json"
     if refresh or not cache.is_file():
         from index.embed import Embedder
 
@@ -70,7 +80,7 @@ def gather(refresh: bool) -> list[dict]:
         dev = [json.loads(line) for line in open(NEWSQA)]
         answerable = [(d["q"], d["url"], d["any"]) for d in dev if not d.get("unanswerable")]
         off = [(d["q"], "", []) for d in dev if d.get("unanswerable")]
-        xq = xquad_questions()
+        xq = xquad_questions(heldout=True)  # the reader trained on the other two thirds
         news_mix = bench_config("news-mix", [WIKINEWS, *SUMMARIES, xquad_articles()])
         rows = (collect(newsqa_config(), answerable, embedder, 1, "newsqa")
                 + collect(newsqa_config(), off, embedder, 0, "newsqa-off")
@@ -91,12 +101,12 @@ def weights(rows: list[dict]) -> np.ndarray:
 
 
 def fitted(rows: list[dict]) -> np.ndarray:
-    judged = [r for r in rows if r["x"] is not None]
+    judged = [r for r in rows if r["x"] is not None and len(r["x"]) == N_FEATURES]
     return fit(np.array([r["x"] for r in judged]), np.array([r["y"] for r in judged], float), weight=weights(judged))
 
 
 def probability(w: np.ndarray, x: list[float] | None) -> float:
-    return 0.0 if x is None else float(1 / (1 + np.exp(-(w[0] + np.dot(w[1:], x)))))
+    return 0.0 if x is None or len(x) != len(w) - 1 else float(1 / (1 + np.exp(-(w[0] + np.dot(w[1:], x)))))
 
 
 def cross_validated(rows: list[dict]) -> list[float]:
@@ -141,18 +151,18 @@ def main() -> int:
     ap.add_argument("--refresh", action="store_true", help="answer the questions again (after a code change)")
     args = ap.parse_args()
     rows = gather(args.refresh)
-    print(f"features: {', '.join(evidence.REPLY_FEATURES)}")
+    print(f"features: {', '.join(evidence.REPLY_READ_FEATURES)}")
     print("replies: " + ", ".join(f"{s} {sum(r['source'] == s for r in rows)}"
                                   for s in ("newsqa", "newsqa-off", "leave-out", "xquad", "xquad-off")))
-    old = [probability(np.array([0.0, 1.0] + [0.0] * (len(evidence.REPLY_FEATURES) - 1)), r["x"]) for r in rows]
-    table(rows, old, (0.2, 0.3, 0.4), "before: the likeliest quote's own probability")
+    old = [probability(np.array([evidence.REPLY.bias, *evidence.REPLY.weights, 0.0, 0.0]), r["x"]) for r in rows]
+    table(rows, old, THRESHOLDS, "before: the reply model without the reader's features (REPLY)")
     cv = cross_validated(rows)
     table(rows, cv, THRESHOLDS, "fitted reply model, 5-fold CV grouped by article")
     # the product's genre decides: the fewest News QA errors of the three kinds together
     best = min(THRESHOLDS, key=lambda t: sum(errors(rows, cv, t)[:3]))
     print(f"min_answer with the fewest News QA errors (sum of its three columns, CV): {best}")
     w = fitted(rows)
-    print(f"\nREPLY = Model(bias={w[0]:.3f}, weights=({', '.join(f'{v:.3f}' for v in w[1:])}))")
+    print(f"\nREPLY_READ = Model(bias={w[0]:.3f}, weights=({', '.join(f'{v:.3f}' for v in w[1:])}))")
     print("\ncommand: python bench/fit_status.py" + (" --refresh" if args.refresh else ""))
     return 0
 

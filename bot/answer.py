@@ -24,6 +24,7 @@ from index import filters as filtermod
 from index.config import SearchSettings
 from index.filters import FilterError
 from index.quotes import choose, sentence_spans
+from index.reader.model import passage
 from index.records import ANSWERED, ERROR, NOTHING, RELATED, Answer, Closest, Hit, Passage, Thread
 from index.search import Searcher
 from index.store import filter_sql
@@ -38,6 +39,8 @@ DEEP_ARTICLES = 3  # of those, the best are read beyond their matching chunks: t
 DEEP_CHUNKS = 8  # ...up to this many chunks each, nearest to the best match first
 ENCODED_FIRST = 2  # sentences of the likeliest article the model reads at question time (cheap features choose)
 ENCODED_OTHERS = 1  # ...and of each other article the page can show (their second passages rarely show)
+READ_FIRST = 6  # with a reader, for a question: sentences of the likeliest article that it and the model read
+READ_OTHERS = 2  # ...and of each other article the page can show (bench/fit_reader.py)
 LIKELY_QUOTE = 0.2  # a sentence this likely to hold the answer is a sure pick; below it, a guess
 CLOSE_TO_BEST = 0.7  # an article under min_evidence is still shown when this close to the best one
 EVIDENCE_TERMS = 0.5  # topic evidence: cosine + this × the share of the question's rare words the article holds
@@ -98,6 +101,7 @@ class Candidate:
 
     reading: Reading
     probability: float
+    read: float | None = None  # the reader's logit, for the sentences it read
 
     @property
     def hit(self) -> Hit:
@@ -142,11 +146,13 @@ def answer(question: str, searcher: Searcher, settings: SearchSettings | None = 
     base = replace(base, evidence=round(max((t for t, _ in topic.values()), default=0.0), 4))
     # an article with little to do with the question is not shown: under min_evidence and well under the
     # best article; nor is one far from it in meaning that lacks most of its rare words (a name asked
-    # about may be all it shares)
+    # about may be all it shares). One that holds every rare word of the question ("who is Clare
+    # Garvie?") is about it, however far its sentences are in meaning: never "nothing".
+    named = _naming(turn.question, readings, searcher)
     best = max((t for t, _ in topic.values()), default=0.0)
-    order = [aid for aid in order if aid in topic and best >= settings.min_evidence
+    order = [aid for aid in order if aid in topic and (aid in named or best >= settings.min_evidence
              and (topic[aid][0] >= settings.min_evidence or topic[aid][0] >= CLOSE_TO_BEST * best)
-             and (max(h.similarity for h in groups[aid]) >= settings.min_similarity or topic[aid][1] >= 0.5)]
+             and (max(h.similarity for h in groups[aid]) >= settings.min_similarity or topic[aid][1] >= 0.5))]
     if not order:
         closest = tuple(Closest(h.article_id, h.title, h.url, h.published) for h in (g[0] for g in groups.values()))
         return replace(base, status=NOTHING, closest=closest[:3])
@@ -212,6 +218,13 @@ def _new_subject(query: str, tokens: list[str], own: tuple[tuple[str, float], ..
                for s, w in own)
 
 
+def _naming(q: evidence.Question, readings: list[Reading], searcher: Searcher) -> set[str]:
+    """The articles that hold every rare word of the question (each in under 5 % of the chunks), when
+    it has any: a name, a place, a product asked about by name."""
+    rare = [s for s, w in q.weights if w > _rare(searcher)]
+    return {r.hit.article_id for r in readings if rare and all(s in r.article for s in rare)}
+
+
 def _rare(searcher: Searcher) -> float:
     """The rarity above which a word names something: that of a word in 5 % of the chunks."""
     return evidence.idf(max(1, searcher.chunk_count // 20), searcher.chunk_count)
@@ -268,11 +281,16 @@ def read(q: evidence.Question, groups: dict[str, list[Hit]], articles: dict, sea
 
 
 def score(q: evidence.Question, readings: list[Reading], searcher: Searcher, qvec: np.ndarray,
-          shown: list[str] | None = None, first: int = ENCODED_FIRST, others: int = ENCODED_OTHERS
+          shown: list[str] | None = None, first: int | None = None, others: int | None = None
           ) -> list[Candidate]:
     """Each candidate's chance of holding the answer. Cheap features rank every sentence; the model
     reads the best few of each article that may be shown (`shown`, likeliest first; None: every
-    article, `first` each), which are then scored with their own cosine."""
+    article, `first` each), which are then scored with their own cosine. For a question (not a
+    topic), the reader reads those too, question and sentence (with its title) together, and its
+    verdict joins the sentence model's (evidence.READ)."""
+    reader = searcher.reader if evidence.asks(q.text) else None
+    first = first if first is not None else READ_FIRST if reader else ENCODED_FIRST
+    others = others if others is not None else READ_OTHERS if reader else ENCODED_OTHERS
     by_article: dict[str, list[tuple[float, Reading]]] = {}
     for r in readings:
         by_article.setdefault(r.hit.article_id, []).append((evidence.CHEAP.probability(r.features(q)), r))
@@ -282,10 +300,16 @@ def score(q: evidence.Question, readings: list[Reading], searcher: Searcher, qve
         n = first if shown is None or shown[:1] == [aid] else others if aid in shown else 0
         top += [r for _, r in rows[:n]]
         out += [Candidate(r, p) for p, r in rows[n:]]
-    # one call for every article's best few: one batch through the encoder
-    sims = searcher.embedder.encode([r.text for r in top]) @ qvec if top else []
-    return [Candidate(r, evidence.SENTENCE.probability(r.features(q, float(sim))))
-            for r, sim in zip(top, sims)] + out
+    if not top:
+        return out
+    # one call for every article's best few: one batch through the encoder, one through the reader
+    sims = searcher.embedder.encode([r.text for r in top]) @ qvec
+    if reader is None:
+        return [Candidate(r, evidence.SENTENCE.probability(r.features(q, float(sim)))) for r, sim in zip(top, sims)] + out
+    logits = reader.score(q.text, [passage(r.hit.title, r.text) for r in top])
+    return [Candidate(r, evidence.READ.probability(evidence.read_features(
+                evidence.SENTENCE.probability(r.features(q, float(sim))), float(z))), float(z))
+            for r, sim, z in zip(top, sims, logits)] + out
 
 
 def _chunks(aid: str, hits: list[Hit], article, store, qvec: np.ndarray, deep: bool) -> list[Hit]:
@@ -344,7 +368,8 @@ def select(order: list[str], candidates: list[Candidate], question: bool = True)
 def answerable(q: evidence.Question, chosen: list[Candidate], articles: dict, topic: dict[str, tuple[float, float]],
                groups: dict[str, list[Hit]], searcher: Searcher) -> float:
     """The fitted chance that the reply holds what was asked, judged on its likeliest quote and that
-    quote's article (index/evidence.py's reply model): `answered` when at least min_answer."""
+    quote's article (index/evidence.py's reply model), and on the reader's verdicts on the quotes it
+    read: `answered` when at least min_answer."""
     if not chosen:
         return 0.0
     best = max(chosen, key=lambda c: c.probability)
@@ -352,7 +377,10 @@ def answerable(q: evidence.Question, chosen: list[Candidate], articles: dict, to
     r, article = best.reading, articles[aid]
     x = evidence.reply_features(q, best.probability, r.text, r.context, r.article, article.text,
                                 article.published or "", topic[aid][0], max(h.similarity for h in groups[aid]), _rare(searcher))
-    return evidence.REPLY.probability(x)
+    read = [c.read for c in chosen if c.read is not None]
+    if not read:
+        return evidence.REPLY.probability(x)
+    return evidence.REPLY_READ.probability(x + evidence.reply_read_features(best.read, max(read)))
 
 
 def _distinct(passages: list[Passage]) -> list[Passage]:

@@ -5,6 +5,7 @@ import argparse
 import calendar
 import json
 import logging
+import os
 import sqlite3
 import sys
 import time
@@ -119,6 +120,7 @@ def _print_article(a) -> None:
 
 def cmd_stats(cfg: Config, args) -> int:
     from index.embed import resolve_device
+    from index.reader.model import describe
     from index.store import Store, StoreError
 
     index_dir = cfg.index_dir()
@@ -141,7 +143,7 @@ def cmd_stats(cfg: Config, args) -> int:
            "model": meta.get("model", ""), "dim": int(meta.get("dim", "0")), "built_at": built,
            "generation": int(meta.get("generation", "0")), "oldest_article": first, "newest_article": last,
            "size_bytes": size, "backend": cfg.index.backend,
-           "device": resolve_device(cfg.index.backend, cfg.index.device)}
+           "device": resolve_device(cfg.index.backend, cfg.index.device), "reader": describe(cfg.search.reader)}
     if args.json:
         print(json.dumps(out))
     else:
@@ -150,6 +152,7 @@ def cmd_stats(cfg: Config, args) -> int:
         print(f"chunks:    {out['chunks']}")
         print(f"model:     {out['model']} ({out['dim']} dimensions)")
         print(f"encoder:   {out['backend']} on {out['device']} ([index] device = {cfg.index.device})")
+        print(f"reader:    {out['reader']}")
         print(f"built:     {built or 'never'}{f' ({age} ago)' if age else ''}")
         print(f"articles dated {first or '?'} to {last or '?'}")
     return 0
@@ -382,6 +385,36 @@ def cmd_serve(cfg: Config, args) -> int:
     return 0
 
 
+def cmd_web(cfg: Config, args) -> int:
+    """The archive's pages alone (search, summaries, archived copies), with no Slack tokens or Slack."""
+    import threading
+
+    from bot import web
+    from bot.service import Bot
+    from bot.state import open_state
+    from index.links import Signer, load_secret
+
+    searcher = open_searcher(cfg)
+    if searcher is None:
+        return 1
+    cfg = replace(cfg, web=replace(cfg.web, search=True))  # what this command is for
+    if not cfg.web.public_search and not os.environ.get("ARCHIVIST_WEB_TOKEN"):
+        print("warning: ARCHIVIST_WEB_TOKEN is not set and [web] public_search is off: the search pages will "
+              "refuse everyone (archived-copy links still open)", file=sys.stderr)
+    # the index's own key checks archived-copy links, as the bot's server does (links on the pages are relative)
+    signer = Signer(load_secret(cfg.index_dir()), cfg.web.public_url, cfg.web.link_days)
+    bot = Bot(cfg, searcher, open_state(cfg), threading.Lock(), signer)
+    logging.getLogger("archivist").setLevel(logging.INFO)
+    try:
+        server = web.server(None, None, args.host, args.port, bot=bot)
+    except OSError as e:  # the port is taken, or not ours to listen on
+        print(f"error: cannot serve on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    log.warning("serving the archive's pages on http://%s:%s/ (health: /healthz)", args.host, server.effective_port)
+    server.run()
+    return 0
+
+
 CHAT_HELP = """Ask a question about the archive; follow-up questions are read with the earlier ones. Or:
   /summarize <link | article id | words>   a short summary of one article
   more                                     the next passages for the last question
@@ -449,6 +482,28 @@ def cmd_chat(cfg: Config, args) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    """A TCP port for argparse: 1 to 65535 (a wrong one is a usage error, not a traceback or a wrapped port)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (1 to 65535)")
+    return port
+
+
+def _count(text: str) -> int:
+    """A number of passages for argparse: 1 or more."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n}: at least 1 passage")
+    return n
+
+
 def main(argv: list[str] | None = None) -> int:
     def common(config, verbose) -> argparse.ArgumentParser:
         """--config and -v, taken before or after the sub-command: the sub-command's copies default to
@@ -481,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     b.set_defaults(func=cmd_build)
 
     e = add("extract", help="show what ingestion sees in each file")
-    e.add_argument("files", nargs="+")
+    e.add_argument("files", nargs="+", help="files to read as the build reads them (html, warc, txt, md, jsonl, csv)")
     e.add_argument("--json", action="store_true", help="one JSON object per article")
     e.set_defaults(func=cmd_extract)
 
@@ -497,15 +552,18 @@ def main(argv: list[str] | None = None) -> int:
     n.add_argument("dest", help="the new (or empty) folder")
     n.set_defaults(func=cmd_snapshot)
 
-    a = add("ask", help="answer a question from the index; '-' reads one per line from stdin")
-    a.add_argument("question", nargs="+")
-    a.add_argument("-k", type=int, default=0, help="passages to show (default: [search] top_k)")
+    a = add("ask", help="answer a question from the index; '-' reads one per line from stdin",
+            description="Answer a question as the bot does. Filters go in the question: since:2020-01, "
+                        "before:2021-06-30, site:ksl.com, author:\"Jane Doe\".")
+    a.add_argument("question", nargs="+", help="the question's words; or '-': one question per line from stdin, "
+                   'each plain text or {"question": "...", "thread": ["earlier question", ...]}')
+    a.add_argument("-k", type=_count, default=0, help="passages to show (default: [search] top_k)")
     a.add_argument("--mode", choices=("hybrid", "dense", "keyword"), help="retrieval mode (default: [search] mode)")
     a.add_argument("--json", action="store_true", help="one JSON object per question")
     a.set_defaults(func=cmd_ask)
 
     m = add("summarize", help="summary of one article, by URL, id or words; '-' reads one per line")
-    m.add_argument("query", nargs="+")
+    m.add_argument("query", nargs="+", help="a link, an article id or words; or '-': one per line from stdin")
     m.add_argument("--json", action="store_true", help="one JSON object per summary")
     m.set_defaults(func=cmd_summarize)
 
@@ -513,12 +571,20 @@ def main(argv: list[str] | None = None) -> int:
     how = v.add_mutually_exclusive_group()
     how.add_argument("--socket", action="store_true", help="Socket Mode: SLACK_BOT_TOKEN + SLACK_APP_TOKEN (default)")
     how.add_argument("--http", action="store_true", help="HTTP: SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET")
-    v.add_argument("--port", type=int, default=3000)
-    v.add_argument("--host", default="0.0.0.0", help="with --http: the address to listen on")
-    v.add_argument("--web-port", type=int, default=0,
+    v.add_argument("--port", type=_port, default=3000, help="with --http: the port to listen on (default 3000)")
+    v.add_argument("--host", default="127.0.0.1",
+                   help="with --http: the address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for "
+                        "every interface, behind your HTTPS proxy)")
+    v.add_argument("--web-port", type=_port, default=0,
                    help="in Socket Mode: also serve the archive's pages (archived copies, search) on this port, "
                         "at [web] host; with --http they are on --port")
     v.set_defaults(func=cmd_serve)
+
+    w = add("web", help="serve the archive's pages alone (search, summaries, archived copies): no Slack needed")
+    w.add_argument("--port", type=_port, default=8080, help="the port to listen on (default 8080)")
+    w.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for every interface)")
+    w.set_defaults(func=cmd_web)
 
     f = add("feedback", help="the 👍/👎 votes from Slack, with verdicts; --export writes an evaluation set")
     f.add_argument("--json", action="store_true", help="one JSON object per vote")
@@ -527,7 +593,8 @@ def main(argv: list[str] | None = None) -> int:
                    "asks again")
     f.set_defaults(func=cmd_feedback)
 
-    c = add("chat", help="the bot's replies in the terminal, without Slack")
+    c = add("chat", help="the bot's replies in the terminal, without Slack",
+            description=CHAT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.set_defaults(func=cmd_chat)
 
     args = p.parse_args(argv)

@@ -320,8 +320,9 @@ class State:
 
 
 def state_url(cfg) -> str:
-    """The PostgreSQL address of the bot's state ([state] url, or ARCHIVIST_STATE_URL); empty: SQLite."""
-    return cfg.state.url or os.environ.get("ARCHIVIST_STATE_URL", "")
+    """The PostgreSQL address of the bot's state: ARCHIVIST_STATE_URL when set (the environment wins, so one
+    config file serves every replica and stage), else [state] url; empty: SQLite."""
+    return os.environ.get("ARCHIVIST_STATE_URL", "") or cfg.state.url
 
 
 def open_state(cfg) -> State:

@@ -39,15 +39,21 @@ _HEADERS = [("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-i
             ("Cache-Control", "private, no-store")]
 
 
-def wsgi(app: App, signing_secret: str | None):
-    """The WSGI application. With no signing secret (Socket Mode) /slack/events answers 401."""
+def wsgi(app: App | None, signing_secret: str | None, bot=None):
+    """The WSGI application. With no signing secret (Socket Mode) or no Slack app at all (the pages
+    alone, `archivist web`, given the `bot` whose searcher and signer they use) /slack/events answers 401."""
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-    handler = SlackRequestHandler(app, path="/slack/events")
-    verifier = SignatureVerifier(signing_secret) if signing_secret else None
-    bot = app.bot
+    handler = SlackRequestHandler(app, path="/slack/events") if app is not None else None
+    verifier = SignatureVerifier(signing_secret) if signing_secret and handler else None
+    bot = bot or app.bot
 
     def application(environ, start_response):
+        body = route(environ, start_response)
+        # HEAD: GET's headers without its body, which a proxy reusing the connection would read as the next response
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else body
+
+    def route(environ, start_response):
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path == "/slack/events" and method == "POST":
             body = environ["wsgi.input"].read(MAX_BODY + 1)
@@ -138,18 +144,20 @@ def _html(start_response, status: str, text: str) -> list[bytes]:
     return [body]
 
 
-def server(app: App, signing_secret: str | None, host: str, port: int, threads: int = 16):
-    """A waitress server for the app, not yet running (`.run()`); port 0 picks a free one."""
+def server(app: App | None, signing_secret: str | None, host: str, port: int, threads: int = 16, bot=None):
+    """A waitress server for the app (or, with no app, for the `bot`'s pages alone), not yet running
+    (`.run()`); port 0 picks a free one."""
     from waitress import create_server
 
-    return create_server(wsgi(app, signing_secret), host=host, port=port, threads=threads, ident="archivist",
+    return create_server(wsgi(app, signing_secret, bot), host=host, port=port, threads=threads, ident="archivist",
                          channel_timeout=CHANNEL_TIMEOUT, connection_limit=CONNECTION_LIMIT,
                          cleanup_interval=CLEANUP_INTERVAL, max_request_body_size=MAX_BODY)
 
 
 def serve_http(app: App, signing_secret: str, host: str, port: int) -> None:
     s = server(app, signing_secret, host, port)
-    log.warning("serving Slack requests on http://%s:%d/slack/events (health: /healthz; archive pages: /)",
+    # waitress gives effective_port as it was asked for (a str when given one): %s, not %d
+    log.warning("serving Slack requests on http://%s:%s/slack/events (health: /healthz; archive pages: /)",
                 host, s.effective_port)
     s.run()
 
@@ -160,5 +168,5 @@ def serve_pages(app: App, host: str, port: int):
 
     s = server(app, None, host, port)
     threading.Thread(target=s.run, daemon=True, name="archivist-web").start()
-    log.warning("serving the archive's pages on http://%s:%d/", host, s.effective_port)
+    log.warning("serving the archive's pages on http://%s:%s/", host, s.effective_port)
     return s

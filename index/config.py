@@ -92,6 +92,7 @@ class SearchSettings:
     min_similarity: float = 0.3  # a passage less close to the question than this (cosine) is not shown
     min_answer: float = 0.5  # a reply this likely to hold what was asked is "answered" (evidence.REPLY)
     max_quote_chars: int = 300
+    reader: str = "bundled"  # the cross-encoder that reads question and sentence together: "bundled", "none", or a folder
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,10 @@ def _section(cls: type, raw: Any, name: str) -> Any:
             raise ConfigError(f"[{name}] {key} must be a number, not {value}")
         if type(default) in (int, float) and value < 0 or type(default) is int and value == 0 != default:
             raise ConfigError(f"[{name}] {key} must be positive, not {value}")
+        if (name, key) in _ABOVE_ZERO and value <= 0:
+            raise ConfigError(f"[{name}] {key} must be more than 0, not {value}")
+        if isinstance(value, str) and "\0" in value:
+            raise ConfigError(f"[{name}] {key} holds a NUL character")
         high = _AT_MOST.get((name, key))
         if high is not None and value > high:
             raise ConfigError(f"[{name}] {key} must be at most {high}, not {value}")
@@ -196,6 +201,10 @@ _AT_MOST = {
 }
 
 
+# floats where 0 means no time at all: a watch pass in a busy loop
+_ABOVE_ZERO = {("watch", "interval")}
+
+
 def _source(raw: Any, i: int) -> SourceSpec:
     if not isinstance(raw, dict) or "path" not in raw:
         raise ConfigError(f"[[sources]] entry {i + 1} needs a path")
@@ -211,8 +220,8 @@ def _source(raw: Any, i: int) -> SourceSpec:
         raise ConfigError(
             f"[[sources]] entry {i + 1}: fields maps our names ({', '.join(FIELD_NAMES)}) to the export's"
         )
-    if not isinstance(raw["path"], str) or not raw["path"].strip():
-        raise ConfigError(f"[[sources]] entry {i + 1}: path must be a non-empty string")
+    if not isinstance(raw["path"], str) or not raw["path"].strip() or "\0" in raw["path"]:
+        raise ConfigError(f"[[sources]] entry {i + 1}: path must be a non-empty string without NUL characters")
     follow = raw.get("follow_symlinks", False)
     if not isinstance(follow, bool):
         raise ConfigError(f"[[sources]] entry {i + 1}: follow_symlinks must be true or false")
@@ -278,6 +287,13 @@ def parse(data: dict[str, Any], base_dir: Path) -> Config:
     if cfg.index.model != "bundled" and not any((model / f).is_file() for f in ("config.json", "modules.json")):
         raise ConfigError(f"[index] model: {model} is not a sentence-transformers model folder "
                           '(no config.json or modules.json); use "bundled" or a local model folder')
+    reader = cfg.search.reader
+    if reader not in ("bundled", "none"):
+        folder = cfg.resolve(reader)
+        if not folder.is_dir():
+            raise ConfigError(f'[search] reader: {folder} is not a folder; use "bundled", "none" or a folder holding '
+                              "a cross-encoder (an ONNX export or a sentence-transformers CrossEncoder)")
+        cfg = replace(cfg, search=replace(cfg.search, reader=str(folder)))
     blocked = _file_above(cfg.index_dir())
     if blocked:
         raise ConfigError(f"[index] path: {cfg.index_dir()} cannot be a folder, {blocked} is a file")

@@ -283,6 +283,25 @@ CHEAP = Model(bias=-4.399, weights=(1.569, -1.544, -1.632, 2.083, 4.674, 2.574, 
                                     1.085))
 
 
+# --- the reader's verdict, joined to the sentence model's -------------------------------------------
+
+READ_FEATURES = ("sentence_logit", "reader_logit")
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def read_features(probability: float, reader: float) -> list[float]:
+    """A read sentence: the sentence model's probability (as a logit) and the reader's logit."""
+    return [_logit(probability), max(-12.0, min(12.0, reader))]
+
+
+# Fitted by bench/fit_reader.py (News QA dev and XQuAD's held-out third, 5-fold CV grouped by article).
+READ = Model(bias=0.0, weights=(1.0, 0.0))
+
+
 # --- the reply as a whole: answered or only related --------------------------------------------------
 
 _YEAR = re.compile(r"\b(1[6-9]\d\d|20\d\d)\b")
@@ -301,12 +320,11 @@ def reply_features(q: Question, confidence: float, quote: str, context: frozense
     the article never uses ("jailed", "Economics", "caught again") or a year it neither says nor was
     published in ("the 2020 explosion" against a 2005 story); `rare` is the rarity above which a
     word counts (one in under 5 % of the chunks)."""
-    p = min(max(confidence, 1e-4), 1 - 1e-4)
     rare_terms = [s for s, w in q.weights if w > rare]
     absent = sum(1 for s in rare_terms if s not in article)
     years = set(_YEAR.findall(q.text))
     return [
-        math.log(p / (1 - p)),
+        _logit(confidence),
         topic,
         q.coverage(article),
         q.missing(article),
@@ -321,3 +339,17 @@ def reply_features(q: Question, confidence: float, quote: str, context: frozense
 # Fitted by bench/fit_status.py (answerable News QA and XQuAD questions against off-archive ones and the
 # News QA questions over the archive without their articles; see its output for cross-validated figures).
 REPLY = Model(bias=-0.877, weights=(0.839, 1.384, 0.530, -0.255, -0.648, -0.423, -0.936, 1.117, 0.820, -0.145))
+
+
+REPLY_READ_FEATURES = (*REPLY_FEATURES, "reader_best", "reader_page")
+
+
+def reply_read_features(best: float | None, page: float) -> list[float]:
+    """With a reader: its logit for the likeliest quote (its page's least when it did not read that
+    one) and the highest it gave any quote of the page."""
+    clip = lambda z: max(-12.0, min(12.0, z))  # noqa: E731
+    return [clip(page if best is None else best), clip(page)]
+
+
+# Fitted by bench/fit_status.py with the bundled reader (see its output for cross-validated figures).
+REPLY_READ = Model(bias=REPLY.bias, weights=(*REPLY.weights, 0.0, 0.0))

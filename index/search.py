@@ -19,6 +19,8 @@ from index import vectors
 from index.config import SearchSettings
 from index.embed import Embedder
 from index.filters import Filters
+from index.reader.model import Reader
+from index.reader.model import load as load_reader
 from index.records import Hit
 from index.store import Store, StoreError, filter_sql
 
@@ -37,6 +39,7 @@ MAX_QUERY_TERMS = 32
 MAX_KEYWORD_TERMS = 16  # the rarest terms carry BM25; more only lengthens the posting lists walked
 COMMON_TERM_SHARE = 0.25  # a term in more than this share of chunks adds little and costs a lot
 POSTINGS_BUDGET = 60_000  # keyword search cost grows with the postings walked: ~40 ms for this many
+_UNLOADED = object()
 OVERFETCH = 8  # with a filter, candidates looked at per candidate wanted before narrowing the search
 
 
@@ -56,7 +59,9 @@ def fts_query(terms: list[str]) -> str:
 def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], s: SearchSettings) -> list[tuple[int, float]]:
     """One ranking from the two. Convex: each list's scores divided by its best, weighted and summed;
     a chunk missing from a list gets that list's lowest scaled score (it ranked below all of them).
-    On SciFact this beats reciprocal-rank fusion (0.741 against 0.718 nDCG@10; bench/retrieval.py)."""
+    On SciFact this beats reciprocal-rank fusion (0.741 against 0.718 nDCG@10; bench/retrieval.py).
+    A list shorter than `candidates` holds every chunk that matched at all: one missing from it gets 0
+    (else a name in one chunk, the keyword list's only hit, would lift every other chunk as high as it)."""
     fused: dict[int, float] = {}
     if s.fusion == "rrf":
         for weight, results in ((s.dense_weight, dense), (s.keyword_weight, keyword)):
@@ -67,7 +72,8 @@ def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], s: Se
         for weight, results in ((s.dense_weight, dense), (s.keyword_weight, keyword)):
             top = max((x for _, x in results), default=0.0)
             part = {cid: x / top for cid, x in results} if top > 0 else {}
-            scaled.append((weight, part, min(part.values(), default=0.0)))
+            floor = min(part.values(), default=0.0) if len(results) >= s.candidates else 0.0
+            scaled.append((weight, part, floor))
         for cid in {c for _, part, _ in scaled for c in part}:
             fused[cid] = sum(w * part.get(cid, floor) for w, part, floor in scaled)
     return sorted(fused.items(), key=lambda kv: -kv[1])
@@ -89,6 +95,7 @@ class Searcher:
         self.meta: dict[str, str] = {}
         self._stop_stems: frozenset[str] | None = None
         self._dates: tuple[int, tuple[str, str]] = (-1, ("", ""))
+        self._reader: Reader | None | object = _UNLOADED
         self.refresh()
 
     @classmethod
@@ -167,6 +174,15 @@ class Searcher:
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.embedder.encode([text])[0]
+
+    @property
+    def reader(self) -> Reader | None:
+        """The cross-encoder `[search] reader` names (None for "none"), loaded at its first question."""
+        if self._reader is _UNLOADED:
+            with self._lock:
+                if self._reader is _UNLOADED:
+                    self._reader = load_reader(self.settings.reader, self.embedder.threads)
+        return self._reader
 
     def search(self, text: str, filters: Filters = Filters(), mode: str | None = None,
                qvec: np.ndarray | None = None) -> list[Hit]:

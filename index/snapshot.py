@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from index.links import SECRET_FILE, load_secret
 from index.store import DB_NAME, Store, StoreError, manifest_json
 
 ATTEMPTS = 3  # a build that publishes during the copy removes the FAISS file the copy names: copy again
@@ -18,9 +19,14 @@ ATTEMPTS = 3  # a build that publishes during the copy removes the FAISS file th
 
 def snapshot(index_dir: Path, dest: Path) -> dict:
     """Write the snapshot into `dest` (new or empty); returns its manifest."""
+    if dest.exists() and not dest.is_dir():
+        raise StoreError(f"{dest} is a file: a snapshot goes into a new folder")
     if dest.exists() and any(dest.iterdir()):
         raise StoreError(f"{dest} is not empty: a snapshot goes into a new folder")
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(f"cannot make the snapshot folder {dest}: {e.strerror or e}") from None
     store = Store.open(index_dir, readonly=True)
     try:
         for _ in range(ATTEMPTS):
@@ -42,8 +48,20 @@ def snapshot(index_dir: Path, dest: Path) -> dict:
             except FileNotFoundError:
                 continue  # published over while copying: the database copy names a removed file
             os.replace(tmp, dest / DB_NAME)
+            _ship_secret(index_dir, dest)
             (dest / "manifest.json").write_text(manifest_json(meta, counts))
             return {"generation": int(meta.get("generation", "0")), "faiss_file": faiss, **counts}
         raise StoreError(f"{index_dir} was published over {ATTEMPTS} times while copying; try again")
     finally:
         store.close()
+
+
+def _ship_secret(index_dir: Path, dest: Path) -> None:
+    """The key that signs archived-copy links goes with every snapshot (0600), so that a link any replica
+    made opens on every replica, before and after a switch. With $ARCHIVIST_LINK_SECRET set, the
+    replicas are given the same variable instead, and no file is written."""
+    if os.environ.get("ARCHIVIST_LINK_SECRET"):
+        return
+    secret = load_secret(index_dir)  # made now if the index never served a link
+    with os.fdopen(os.open(dest / SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(secret.hex())

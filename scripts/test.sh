@@ -10,7 +10,8 @@ command -v chromium >/dev/null && command -v chromedriver >/dev/null || need+=(c
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing Debian's ${need[*]} for the tests..."
-  APT="env DEBIAN_FRONTEND=noninteractive apt-get"
+  # another apt (an unattended upgrade) may hold the dpkg lock for a while: wait for it, not fail
+  APT="env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600"
   [ "$(id -u)" = 0 ] || APT="sudo $APT"
   { $APT install -y -q "${need[@]}" || { $APT update -q && $APT install -y -q "${need[@]}"; }; } \
     > /tmp/archivist-apt.log 2>&1 || { cat /tmp/archivist-apt.log; echo "could not install ${need[*]}" >&2; exit 1; }

@@ -125,3 +125,43 @@ def test_the_example_config_gives_the_scraped_page_its_site(tmp_path):
     passages = json.loads(out.stdout)["passages"]
     assert [(p["title"], p["site"]) for p in passages] == [
         ("IBM Quits Facial Recognition, Joins Call For Police Reforms", "ksl.com")]
+
+
+@pytest.mark.parametrize("args, says", [
+    (("serve", "--http", "--port", "-1"), "-1 is not a port (1 to 65535)"),
+    (("serve", "--http", "--port", "70000"), "70000 is not a port (1 to 65535)"),
+    (("serve", "--web-port", "http"), "'http' is not a port number"),
+    (("ask", "-k", "-5", "fire"), "-5: at least 1 passage"),
+])
+def test_bad_numbers_on_the_command_line_get_one_clear_line(tmp_path, args, says):
+    out = run_cli(*args, cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert says in out.stderr.splitlines()[-1]
+
+
+def test_help_says_what_each_argument_is(tmp_path):
+    def help_of(command):  # argparse wraps lines at the terminal's width
+        return " ".join(run_cli(command, "--help", cwd=tmp_path).stdout.split())
+
+    ask = help_of("ask")
+    assert "'-': one question per line from stdin" in ask and "since:2020-01" in ask and '"thread"' in ask
+    chat = help_of("chat")
+    assert "/summarize <link | article id | words>" in chat and "more the next passages" in chat
+    assert "new (or an empty line)" in chat
+    assert "a link, an article id or words" in help_of("summarize")
+    assert "files to read as the build reads them" in help_of("extract")
+    assert "default 127.0.0.1, this machine only" in help_of("serve")
+
+
+def test_a_bench_without_the_shared_data_says_so_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    root = EXAMPLES.parents[1]
+    for part in ("bench", "index", "bot"):
+        shutil.copytree(root / part, tmp_path / "project" / part, ignore=shutil.ignore_patterns(".cache"))
+    out = subprocess.run([sys.executable, "bench/fit_status.py"], cwd=tmp_path / "project", capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == (f"error: benchmark data not found: {tmp_path / 'shared' / 'bench' / 'newsqa' / 'dev.jsonl'} "
+                                  "(the benches read ../shared/bench, beside the project folder)")

@@ -51,6 +51,9 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path):
     ({"sources": [{"path": "x", "fields": {"title": 5}}]},
      "[[sources]] entry 1: fields maps our names (id, title, text, url, published, author, site) to the export's"),
     ({"sources": [{"path": "x", "follow_symlinks": "yes"}]}, "[[sources]] entry 1: follow_symlinks must be true or false"),
+    ({"watch": {"interval": 0}}, "[watch] interval must be more than 0, not 0.0"),
+    ({"index": {"path": "arch\0ive"}}, "[index] path holds a NUL character"),
+    ({"sources": [{"path": "a\0b"}]}, "[[sources]] entry 1: path must be a non-empty string without NUL characters"),
 ])
 def test_bad_values_are_clear_errors(data, message):
     with pytest.raises(ConfigError) as e:

@@ -415,6 +415,23 @@ def test_healthz(slack_env):
     assert r.status == 200 and doc["ok"] is True and doc["articles"] >= 54
 
 
+def test_head_has_no_body_so_a_reused_connection_reads_the_next_response_right(slack_env):
+    import http.client
+
+    host, port = slack_env["url"].removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        conn.request("HEAD", "/healthz")
+        head = conn.getresponse()
+        assert head.status == 200 and head.read() == b""
+        conn.request("GET", "/healthz")  # the same connection: a body left over from HEAD would be read here
+        get = conn.getresponse()
+        assert get.status == 200 and json.loads(get.read())["ok"] is True
+        assert head.getheader("Content-Type") == "application/json"
+    finally:
+        conn.close()
+
+
 # --- /summarize and buttons ----------------------------------------------------------------------
 
 def command(env, text: str, channel="C1", response_id="s1", name="/summarize", user="UHUMAN"):

@@ -2,6 +2,7 @@
 a running Searcher whose [index] path is a symlink moves to the folder the symlink is switched to."""
 import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +51,49 @@ def _config(tmp_path, index_dir):
     path = tmp_path / "builder.toml"
     path.write_text(f'[index]\npath = "{index_dir}"\n')
     return path
+
+
+def test_a_snapshot_into_a_file_or_an_unmakeable_folder_is_one_clear_line(tmp_path, sample_index):
+    (tmp_path / "afile").write_text("x")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[index]\npath = "{sample_index.index_dir()}"\n')
+    for dest, says in ((tmp_path / "afile", f"error: {tmp_path / 'afile'} is a file: a snapshot goes into a new folder"),
+                       (Path("/proc/x"), "error: cannot make the snapshot folder /proc/x: No such file or directory")):
+        out = run_cli("--config", cfg, "snapshot", dest)
+        assert out.returncode == 1 and out.stderr.strip() == says
+
+
+def test_a_link_any_replica_made_opens_on_every_replica_after_a_switch(tmp_path, sample_index, monkeypatch):
+    """As the README ships it: snapshots from one builder, copied to two hosts whose [index] path is a
+    symlink, then a new snapshot switched in and the replica restarted."""
+    import shutil
+    import stat
+    from urllib.parse import parse_qs, urlsplit
+
+    from index.links import SECRET_FILE, Signer, load_secret
+
+    monkeypatch.delenv("ARCHIVIST_LINK_SECRET", raising=False)
+    builder = tmp_path / "builder"
+    shutil.copytree(sample_index.index_dir(), builder)
+    (builder / SECRET_FILE).unlink(missing_ok=True)  # a builder that never served a link
+    snapshot(builder, tmp_path / "release-1")
+    snapshot(builder, tmp_path / "release-2")
+    assert stat.S_IMODE((tmp_path / "release-1" / SECRET_FILE).stat().st_mode) == 0o600
+    replicas = []
+    for host in ("a", "b"):
+        for release in ("release-1", "release-2"):
+            shutil.copytree(tmp_path / release, tmp_path / host / release)
+        (tmp_path / host / "current").symlink_to(tmp_path / host / "release-1")
+        replicas.append(tmp_path / host / "current")
+
+    def signer(index_dir):  # what a replica's bot makes as it starts
+        return Signer(load_secret(index_dir), "https://archive.example.com")
+
+    article = "a" * 12
+    link = urlsplit(signer(replicas[0]).url(article, 10, 20))
+    q = {k: v[0] for k, v in parse_qs(link.query).items()}
+    assert signer(replicas[1]).check(article, q["q"], q["exp"], q["sig"]) == ""  # made by A, opened on B
+    for r in replicas:  # the switch (atomic, as the README does it), and a restart
+        (r.parent / "next").symlink_to(r.parent / "release-2")
+        os.replace(r.parent / "next", r)
+    assert all(signer(r).check(article, q["q"], q["exp"], q["sig"]) == "" for r in replicas)

@@ -149,6 +149,17 @@ def test_state_url_is_checked_and_unreachable_postgres_is_one_clear_line(tmp_pat
         open_state(cfg)
 
 
+def test_the_environment_state_url_wins_over_the_file(tmp_path, monkeypatch):
+    from bot.state import state_url
+
+    cfg = parse({"state": {"url": "postgresql://archivist@file-host/x"}}, tmp_path)
+    monkeypatch.delenv("ARCHIVIST_STATE_URL", raising=False)
+    assert state_url(cfg) == "postgresql://archivist@file-host/x"
+    monkeypatch.setenv("ARCHIVIST_STATE_URL", "postgresql://archivist@env-host/x")
+    assert state_url(cfg) == "postgresql://archivist@env-host/x"
+    assert state_url(parse({}, tmp_path)) == "postgresql://archivist@env-host/x"
+
+
 def test_a_postgres_restart_between_two_events_loses_nothing(postgres, pg_url):
     s = State(PostgresDb(pg_url))
     assert s.claim("msg:C1:1")
@@ -196,6 +207,11 @@ def test_two_bot_processes_on_separate_index_copies_share_postgres_and_answer_on
         assert "IBM" in json.dumps(reply.args["blocks"])
         time.sleep(2)
         assert len([c for c in fake.of("chat.postMessage") if c.args.get("thread_ts") == ts]) == 1
+        for p in procs:
+            p.terminate()
+        for url, (_, log) in zip(urls, (p.communicate(timeout=30) for p in procs)):
+            # the start line, logged without a "--- Logging error ---" traceback
+            assert f"serving Slack requests on {url}/slack/events" in log and "Logging error" not in log
     finally:
         for p in procs:
             p.terminate()

@@ -220,3 +220,42 @@ def test_socket_mode_serves_the_pages_beside_the_connection(site, tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
         ws.close()
+
+
+def test_the_pages_run_alone_without_slack(site, tmp_path):
+    """`archivist web`: search, summaries and archived copies with no Slack token and no Slack to reach."""
+    import subprocess
+
+    port = free_port()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[index]\npath = "{site["cfg"].index_dir()}"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    exe = Path(sys.executable).parent / "archivist"
+    proc = subprocess.Popen([str(exe), "--config", str(cfg), "web", "--port", str(port)],
+                            env={**env, "ARCHIVIST_WEB_TOKEN": TOKEN}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, body, _ = get(url + "/search?q=IBM", cookie=f"archivist_token={TOKEN}")
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else ""
+                time.sleep(0.3)
+        assert status == 200 and IBM in body
+        status, body, _ = get(url + "/summarize?q=Iranian+cargo+plane", cookie=f"archivist_token={TOKEN}")
+        assert status == 200 and "Iranian cargo plane crashes into Karaj houses" in body
+        aid = article_id(site, SCRIPT_TITLE)
+        status, body, _ = get(url + site["signer"].path(aid))  # the index's own key signs its links
+        assert status == 200 and SCRIPT_TITLE in body
+        assert get(url + "/search?q=IBM")[0] == 403  # still behind the token
+        req = urllib.request.Request(url + "/slack/events", data=b"{}", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=10)
+        assert e.value.code == 401  # no Slack here
+    finally:
+        proc.terminate()
+        _, log = proc.communicate(timeout=30)
+    assert f"serving the archive's pages on {url}/ (health: /healthz)" in log and "Traceback" not in log
