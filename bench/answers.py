@@ -15,7 +15,10 @@ JSON line in, one out), side by side in one run:
   4. SciFact nDCG@10 through `ask --json -k 10` (abstentions and filtering included).
   5. Latency of a whole answer through the `ask -` pipe over a 100,000-chunk index (bench/scale.py's).
 
-    python bench/answers.py [--only newsqa|heldout|xquad|followups|scifact|latency] [--quick]
+    python bench/answers.py [--only newsqa|heldout|xquad|followups|scifact|latency] [--quick] [--reader none]
+
+`--reader none` (or a folder) sets `[search] reader` in every config of the run, for the side-by-side
+with the bundled reader; XQuAD also reports its held-out third, the articles the reader never saw.
 
 A team's own votes replay as regression cases: `archivist feedback --export votes.jsonl`, then
 

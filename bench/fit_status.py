@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Fit the reply model of index/evidence.py (REPLY_READ, with the reader: does a reply hold what was asked, or only related
-material?) on the dev sets, cross-validated, and print its weights.
+"""Fit the reply model of index/evidence.py (REPLY_READ: with the reader, does a reply hold what was asked,
+or only related material?) on the dev sets, cross-validated, and print its weights.
 
 Replies come from the real `bot.answer.answer` over the bench indexes; the features of each reply's
 likeliest quote are recorded as answer() computes them. Positives: questions whose article is in the
-archive (News QA dev's 60 answerable; XQuAD's 612 with their articles among news). Negatives: News QA
+archive (News QA dev's 60 answerable; XQuAD's held-out third, 206 questions the bundled reader was not
+trained on, with their articles among news). Negatives: News QA
 dev's 20 off-archive questions; its 60 answerable ones again over the archive without their 30
 articles, which keeps their related stories (hard negatives: the subject is there, the fact is not);
-XQuAD's questions over the News QA archive, which lacks their articles. A reply with status `nothing`
+the same XQuAD questions over the News QA archive, which lacks their articles. A reply with status `nothing`
 (no article reaches min_evidence) is not the model's to judge: it counts as not answered. Folds are
 grouped by article, so that a question and its leave-out twin are in the same fold; XQuAD weighs as
 much per class as News QA's answerable questions, so that News QA's hard cases are not drowned.
@@ -27,7 +28,6 @@ from common import (CACHE, NEWSQA, SUMMARIES, WIKINEWS, bench_config, ensure_ind
 from fit_answers import fit
 
 FOLDS = 5
-N_FEATURES = 12  # the reply model with the reader's two (evidence.REPLY_READ_FEATURES)
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 
@@ -47,15 +47,7 @@ def collect(cfg, items, embedder, label: int, source: str) -> list[dict]:
         seen.append(x)
         return x
 
-    real_read = evidence.reply_read_features
-
-    def recording_read(*args):  # with a reader, its two features join the rest
-        x = real_read(*args)
-        seen[-1] = seen[-1] + x
-        return x
-
     evidence.reply_features = recording
-    evidence.reply_read_features = recording_read
     out = []
     try:
         for question, url, phrases in items:
@@ -66,7 +58,6 @@ def collect(cfg, items, embedder, label: int, source: str) -> list[dict]:
                         "status": reply.status, "holds": holds, "x": seen[-1] if seen else None})
     finally:
         evidence.reply_features = real
-        evidence.reply_read_features = real_read
         searcher.close()
     return out
 
@@ -101,12 +92,12 @@ def weights(rows: list[dict]) -> np.ndarray:
 
 
 def fitted(rows: list[dict]) -> np.ndarray:
-    judged = [r for r in rows if r["x"] is not None and len(r["x"]) == N_FEATURES]
+    judged = [r for r in rows if r["x"] is not None]
     return fit(np.array([r["x"] for r in judged]), np.array([r["y"] for r in judged], float), weight=weights(judged))
 
 
 def probability(w: np.ndarray, x: list[float] | None) -> float:
-    return 0.0 if x is None or len(x) != len(w) - 1 else float(1 / (1 + np.exp(-(w[0] + np.dot(w[1:], x)))))
+    return 0.0 if x is None else float(1 / (1 + np.exp(-(w[0] + np.dot(w[1:], x)))))
 
 
 def cross_validated(rows: list[dict]) -> list[float]:
@@ -151,11 +142,11 @@ def main() -> int:
     ap.add_argument("--refresh", action="store_true", help="answer the questions again (after a code change)")
     args = ap.parse_args()
     rows = gather(args.refresh)
-    print(f"features: {', '.join(evidence.REPLY_READ_FEATURES)}")
+    print(f"features: {', '.join(evidence.REPLY_FEATURES)}")
     print("replies: " + ", ".join(f"{s} {sum(r['source'] == s for r in rows)}"
                                   for s in ("newsqa", "newsqa-off", "leave-out", "xquad", "xquad-off")))
-    old = [probability(np.array([evidence.REPLY.bias, *evidence.REPLY.weights, 0.0, 0.0]), r["x"]) for r in rows]
-    table(rows, old, THRESHOLDS, "before: the reply model without the reader's features (REPLY)")
+    old = [probability(np.array([evidence.REPLY.bias, *evidence.REPLY.weights]), r["x"]) for r in rows]
+    table(rows, old, THRESHOLDS, "before: the reply model fitted without the reader (REPLY)")
     cv = cross_validated(rows)
     table(rows, cv, THRESHOLDS, "fitted reply model, 5-fold CV grouped by article")
     # the product's genre decides: the fewest News QA errors of the three kinds together

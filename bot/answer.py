@@ -47,6 +47,9 @@ EVIDENCE_TERMS = 0.5  # topic evidence: cosine + this × the share of the questi
 NEARLY = 0.8  # an unsure first article's second guess joins its first when at least this much as likely
 CLEARLY = 2.0  # an article's further passage comes before later articles when this many times as likely as each
 SECOND_FLOOR = 0.05  # ...and at least this likely to hold the answer (chosen on XQuAD: bench/tune_second.py)
+# the same two on the scale of the reader's probabilities (evidence.READ), chosen on XQuAD's held-out third
+READ_CLEARLY = 0.5
+READ_SECOND_FLOOR = 0.02
 PER_ARTICLE = 3  # passages of one article at most
 QUOTE_REACH = 600  # characters: two sentences of one chunk this far apart start different quotes
 THREAD_WEIGHT = 0.5  # a thread's earlier words count half as much as the follow-up's own
@@ -337,16 +340,20 @@ def select(order: list[str], candidates: list[Candidate], question: bool = True)
     articles beat more of the same one, with two exceptions for an article's next-best sentences
     (each from another chunk, or far enough from the ones picked that the quotes do not meet):
     - for a question (not a topic, where more articles serve better), a further sentence is a
-      plausible answer (at least SECOND_FLOOR likely) and clearly the better bet than anything further
-      down: at least CLEARLY times as likely as every later article's best (the answer is often a
-      sentence after a lead that restates the question, while the other articles only share its
-      words); up to PER_ARTICLE passages so;
+      plausible answer (at least SECOND_FLOOR likely) and a good bet against anything further down:
+      at least CLEARLY times as likely as every later article's best (the answer is often a sentence
+      after a lead that restates the question, while the other articles only share its words); up
+      to PER_ARTICLE passages so. Sentences the reader read are on its scale: READ_SECOND_FLOOR and
+      READ_CLEARLY (under 1: the reader's second choice in the likeliest article beats a later
+      article's first unless that is twice as likely);
     - the first article's best is unsure (under LIKELY_QUOTE) and its second is nearly as likely: two
       guesses from the likeliest article beat one."""
     by_article: dict[str, list[Candidate]] = {}
     for c in candidates:
         by_article.setdefault(c.hit.article_id, []).append(c)
     ranked = [sorted(by_article[aid], key=lambda c: -c.probability) for aid in order if by_article.get(aid)]
+    read = any(c.read is not None for c in candidates)
+    floor, clearly = (READ_SECOND_FLOOR, READ_CLEARLY) if read else (SECOND_FLOOR, CLEARLY)
     out = []
     for i, cs in enumerate(ranked):
         picked = [cs[0]]
@@ -358,7 +365,7 @@ def select(order: list[str], candidates: list[Candidate], question: bool = True)
                 continue
             unsure_first = (i == 0 and len(picked) == 1 and cs[0].probability < LIKELY_QUOTE
                             and c.probability >= NEARLY * cs[0].probability)
-            if not (unsure_first or question and c.probability >= max(SECOND_FLOOR, CLEARLY * later)):
+            if not (unsure_first or question and c.probability >= max(floor, clearly * later)):
                 break  # the next ones are less likely still
             picked.append(c)
         out += picked
@@ -368,8 +375,7 @@ def select(order: list[str], candidates: list[Candidate], question: bool = True)
 def answerable(q: evidence.Question, chosen: list[Candidate], articles: dict, topic: dict[str, tuple[float, float]],
                groups: dict[str, list[Hit]], searcher: Searcher) -> float:
     """The fitted chance that the reply holds what was asked, judged on its likeliest quote and that
-    quote's article (index/evidence.py's reply model), and on the reader's verdicts on the quotes it
-    read: `answered` when at least min_answer."""
+    quote's article (index/evidence.py's reply model): `answered` when at least min_answer."""
     if not chosen:
         return 0.0
     best = max(chosen, key=lambda c: c.probability)
@@ -377,10 +383,8 @@ def answerable(q: evidence.Question, chosen: list[Candidate], articles: dict, to
     r, article = best.reading, articles[aid]
     x = evidence.reply_features(q, best.probability, r.text, r.context, r.article, article.text,
                                 article.published or "", topic[aid][0], max(h.similarity for h in groups[aid]), _rare(searcher))
-    read = [c.read for c in chosen if c.read is not None]
-    if not read:
-        return evidence.REPLY.probability(x)
-    return evidence.REPLY_READ.probability(x + evidence.reply_read_features(best.read, max(read)))
+    # with a reader, the quote's probability carries its verdict: the same features, fitted on such replies
+    return (evidence.REPLY if best.read is None else evidence.REPLY_READ).probability(x)
 
 
 def _distinct(passages: list[Passage]) -> list[Passage]:

@@ -89,7 +89,8 @@ def feedback_modal(metadata: str) -> dict:
 def watch_blocks(watch: Watch, shown: list[Passage], more: list[Passage], signer: Signer = NO_LINKS
                  ) -> tuple[list[dict], str]:
     """One post for a watch's news from one build: the first articles in full, the rest by title."""
-    blocks = [_section(f"*New in the archive* for watch `#{watch.id}`: _{escape(_clip(watch.query, 200))}_")]
+    blocks = [_section(f"*New in the archive* for watch `#{watch.id}`: _{escape(_clip(watch.query, 200))}_"
+                       f" ({news_count([*shown, *more])})")]
     for p in shown:
         byline = _byline(p.site, p.published)
         title = source_links(p.title, p.url, signer.url(p.article_id, p.start, p.end), p.quote)
@@ -99,8 +100,16 @@ def watch_blocks(watch: Watch, shown: list[Passage], more: list[Passage], signer
         rest = f" and {len(more) - SHOWN_MORE} others" if len(more) > SHOWN_MORE else ""
         blocks.append(_context(f"and {len(more)} more: {titles}{rest}"))
     blocks.append(_context(f"Set by <@{watch.user}> · `/archivist unwatch {watch.id}` stops it"))
-    n = len(shown) + len(more)
-    return blocks[:MAX_BLOCKS], _fallback(f"{n} new article{'s' if n != 1 else ''} for watch #{watch.id}: {watch.query}")
+    return blocks[:MAX_BLOCKS], _fallback(f"{news_count([*shown, *more])} for watch #{watch.id}: {watch.query}")
+
+
+def news_count(passages: list[Passage]) -> str:
+    """"2 new articles", or with copies of them folded in, "1 new article, 6 copies": a build that added the
+    same story seven times says so rather than seeming to have lost six."""
+    n = len(passages)
+    copies = sum(p.copies - 1 for p in passages)
+    return (f"{n} new article{'s' if n != 1 else ''}"
+            + (f", {copies} cop{'ies' if copies != 1 else 'y'}" if copies else ""))
 
 
 def watches_text(watches: list[Watch]) -> str:

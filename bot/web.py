@@ -104,8 +104,11 @@ def _search_pages(bot, path: str, query: dict, environ, start_response):
         if token and given and hmac.compare_digest(given, token):
             # the token becomes a cookie, and the address loses it (no token in history or logs)
             rest = urlencode({k: v for k, v in query.items() if k != "token"})
+            # Secure where the pages are public over https: the browser never sends the token in clear
+            secure = "; Secure" if web.public_url.startswith("https://") else ""
             start_response("303 See Other", [("Location", path + (f"?{rest}" if rest else "")), *_HEADERS,
-                                             ("Set-Cookie", f"{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/"),
+                                             ("Set-Cookie", f"{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Lax; "
+                                                            f"Path=/{secure}"),
                                              ("Content-Length", "0")])
             return [b""]
         cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))

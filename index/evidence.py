@@ -299,7 +299,7 @@ def read_features(probability: float, reader: float) -> list[float]:
 
 
 # Fitted by bench/fit_reader.py (News QA dev and XQuAD's held-out third, 5-fold CV grouped by article).
-READ = Model(bias=0.0, weights=(1.0, 0.0))
+READ = Model(bias=-0.039, weights=(0.819, 0.253))
 
 
 # --- the reply as a whole: answered or only related --------------------------------------------------
@@ -341,15 +341,6 @@ def reply_features(q: Question, confidence: float, quote: str, context: frozense
 REPLY = Model(bias=-0.877, weights=(0.839, 1.384, 0.530, -0.255, -0.648, -0.423, -0.936, 1.117, 0.820, -0.145))
 
 
-REPLY_READ_FEATURES = (*REPLY_FEATURES, "reader_best", "reader_page")
-
-
-def reply_read_features(best: float | None, page: float) -> list[float]:
-    """With a reader: its logit for the likeliest quote (its page's least when it did not read that
-    one) and the highest it gave any quote of the page."""
-    clip = lambda z: max(-12.0, min(12.0, z))  # noqa: E731
-    return [clip(page if best is None else best), clip(page)]
-
-
-# Fitted by bench/fit_status.py with the bundled reader (see its output for cross-validated figures).
-REPLY_READ = Model(bias=REPLY.bias, weights=(*REPLY.weights, 0.0, 0.0))
+# The same features when the reader read the likeliest quote (its probability is then evidence.READ's):
+# fitted by bench/fit_status.py on replies made with the bundled reader.
+REPLY_READ = Model(bias=-0.877, weights=(0.764, 1.509, 0.419, 0.011, -0.388, -0.120, -1.118, 1.311, 0.661, -0.558))

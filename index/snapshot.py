@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from index.links import SECRET_FILE, load_secret
-from index.store import DB_NAME, Store, StoreError, manifest_json
+from index.store import DB_NAME, Store, StoreError, manifest_json, private
 
 ATTEMPTS = 3  # a build that publishes during the copy removes the FAISS file the copy names: copy again
 
@@ -32,6 +32,7 @@ def snapshot(index_dir: Path, dest: Path) -> dict:
         for _ in range(ATTEMPTS):
             tmp = dest / (DB_NAME + ".part")
             tmp.unlink(missing_ok=True)
+            private(tmp)
             with sqlite3.connect(tmp) as out:
                 store.conn.backup(out)  # one consistent snapshot, whatever writes meanwhile
                 out.execute("DELETE FROM staged_chunks")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -58,6 +59,16 @@ CREATE TABLE IF NOT EXISTS staged_chunks (
 """
 
 
+def private(path: Path) -> None:
+    """Create the database file readable by its owner only, as the link key is (it holds the team's
+    questions and feedback); SQLite gives its -wal and -shm files the same mode. An existing file keeps
+    the mode its owner gave it."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 class StoreError(RuntimeError):
     pass
 
@@ -94,6 +105,7 @@ class Store:
                 conn.execute("SELECT count(*) FROM meta").fetchone()
             else:
                 index_dir.mkdir(parents=True, exist_ok=True)
+                private(path)
                 conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
                 conn.execute("PRAGMA busy_timeout=10000")
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -107,6 +119,7 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
 
     # --- meta -------------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:

@@ -96,6 +96,12 @@ def test_first_build_then_a_build_with_nothing_changed(sample_cfg, embedder):
     assert (again.added, again.updated, again.unchanged, again.removed, again.chunks_embedded) == (
         0, 0, SAMPLE_ARTICLES, 0, 0)
     assert check_consistent(sample_cfg.index_dir())["generation"] == state["generation"]
+    # the database holds the team's questions and feedback: its owner's only, as the link key is
+    import stat
+
+    for name in ("archive.sqlite", "archive.sqlite-wal"):
+        path = sample_cfg.index_dir() / name
+        assert not path.exists() or stat.S_IMODE(path.stat().st_mode) == 0o600, name
 
 
 def test_changed_new_and_deleted_articles(sample_cfg, archive, embedder):

@@ -201,3 +201,15 @@ def test_a_post_that_reached_slack_before_a_crash_is_recorded_not_repeated(watch
     assert len(watch_posts(fake)) == 2 and "Ferry Strike Talks Resume" in json.dumps(watch_posts(fake)[1].args["blocks"])
     state.close()
     db.close()
+
+
+def test_a_digest_says_how_many_copies_it_folded(watch_env):
+    fake = watch_env["fake"]
+    watch_env["app"].watcher.stop()
+    app = watch_env["replica"](watch=False)
+    wid = watch_id(archivist(watch_env, "watch ferry strike", channel="CW")[1])
+    add(watch_env, ferry=FERRY, ferry_again=FERRY, ferry_third=FERRY)  # one story saved three times
+    assert app.watcher.run_once() == 1
+    [post] = watch_posts(fake)
+    assert post.args["text"] == f"1 new article, 2 copies for watch #{wid}: ferry strike"
+    assert f"_ferry strike_ (1 new article, 2 copies)" in post.args["blocks"][0]["text"]["text"]

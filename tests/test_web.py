@@ -259,3 +259,23 @@ def test_the_pages_run_alone_without_slack(site, tmp_path):
         proc.terminate()
         _, log = proc.communicate(timeout=30)
     assert f"serving the archive's pages on {url}/ (health: /healthz)" in log and "Traceback" not in log
+
+
+def test_the_token_cookie_is_secure_when_the_pages_are_public_over_https(site, monkeypatch):
+    import threading as th
+    from dataclasses import replace
+    from wsgiref.util import setup_testing_defaults
+
+    from bot.service import Bot
+
+    monkeypatch.setenv("ARCHIVIST_WEB_TOKEN", TOKEN)
+    cfg = site["cfg"]
+    headers = {}
+    for public in ("http://127.0.0.1:1", "https://archive.example.com"):
+        bot = Bot(replace(cfg, web=replace(cfg.web, public_url=public)), site["app"].bot.searcher,
+                  site["app"].bot.state, th.Lock(), site["signer"])
+        environ = {"PATH_INFO": "/", "QUERY_STRING": f"token={TOKEN}"}
+        setup_testing_defaults(environ)
+        web.wsgi(None, None, bot)(environ, lambda status, h: headers.update({public: dict(h)}))
+    assert headers["https://archive.example.com"]["Set-Cookie"].endswith("; Path=/; Secure")
+    assert headers["http://127.0.0.1:1"]["Set-Cookie"].endswith("; Path=/")

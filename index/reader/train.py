@@ -9,7 +9,7 @@ Data (permissively licensed only; WikiQA is never read here):
 - News QA train (`newsqa/train.jsonl`, CC BY 2.5, over Wikinews): each answerable question against its
   story's sentences: positive where the sentence holds an expected phrase; negatives the lead (which
   restates the question more often than it answers it), the sentences the bi-encoder ranks highest,
-  and a random one. Each question the story does not answer (`"in_article": false`) against its
+  and two at random. Each question the story does not answer (`"in_article": false`) against its
   story's lead and closest sentences, all negatives: the reader must learn that related is not answered.
 - XQuAD (CC BY-SA 4.0), two articles of every three: each question against its paragraph's sentences,
   the one holding the answer span positive; the third article of every three is held out
@@ -42,7 +42,8 @@ EPOCHS = 3
 BATCH_SIZE = 16
 LEARNING_RATE = 7e-5
 WARMUP = 0.1  # share of the steps with a rising learning rate
-CLOSEST = 3  # negatives per question from the sentences the bi-encoder ranks highest
+CLOSEST = 5  # negatives per question from the sentences the bi-encoder ranks highest
+RANDOM = 2  # ...and from the rest, at random
 UNANSWERED = 8  # negatives per question its story does not answer
 NAME = "archivist-reader-minilm-l6"
 
@@ -98,7 +99,7 @@ def newsqa_examples(data: Path, encode, rng: random.Random) -> list[Example]:
             neg = {0} - pos
             neg |= set(_closest(encode, r["q"], sents, pos | neg, CLOSEST))
             rest = [i for i in range(len(sents)) if i not in pos | neg]
-            neg |= set(rng.sample(rest, min(1, len(rest))))
+            neg |= set(rng.sample(rest, min(RANDOM, len(rest))))
         else:
             pos = set()
             neg = {0} | set(_closest(encode, r["q"], sents, {0}, UNANSWERED - 1))
@@ -130,7 +131,7 @@ def xquad_examples(data: Path, encode, rng: random.Random) -> list[Example]:
         neg = {0} - pos
         neg |= set(_closest(encode, question, sents, pos | neg, CLOSEST))
         rest = [i for i in range(len(sents)) if i not in pos | neg]
-        neg |= set(rng.sample(rest, min(1, len(rest))))
+        neg |= set(rng.sample(rest, min(RANDOM, len(rest))))
         title = article.replace("_", " ")
         out += [Example(question, passage(title, sents[i]), float(i in pos), article) for i in sorted(pos | neg)]
     return out
@@ -305,7 +306,7 @@ decide whether a reply answers the question (`[search] reader = "bundled"`).
   - XQuAD, two articles of every three (CC BY-SA 4.0): {f['xquad_questions']} questions,
     {f['xquad_examples']} pairs, of which {f['xquad_positive']} positive.
   - Negatives of an answerable question: its article's lead, the {CLOSEST} sentences the bi-encoder
-    ranks highest, one at random. Never trained on: News QA dev, XQuAD's held-out third, WikiQA
+    ranks highest, {RANDOM} at random. Never trained on: News QA dev, XQuAD's held-out third, WikiQA
     (its licence allows measuring only).
 - **Training**: {EPOCHS} epochs, batch {BATCH_SIZE}, AdamW, learning rate {LEARNING_RATE} with
   {int(WARMUP * 100)} % warm-up then linear decay, binary cross-entropy, seed {SEED};
