@@ -99,12 +99,12 @@ def cold_ask(indexes: dict[str, Path]) -> None:
     ref = [_timed([sys.executable, "-c", "import torch"]) for _ in range(5)]
     print(f"   reference: python -c 'import torch'  {statistics.median(ref):.2f} s")
     for name, index in indexes.items():
-        for backend in ("torch", "onnx"):
+        for backend, reader in (("torch", "bundled"), ("onnx", "bundled"), ("onnx", "none")):
             with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
-                f.write(f'[index]\npath = "{index}"\nbackend = "{backend}"\n')
+                f.write(f'[index]\npath = "{index}"\nbackend = "{backend}"\n[search]\nreader = "{reader}"\n')
             times = [_timed([EXE, "--config", f.name, "ask", "why did IBM quit facial recognition?"]) for _ in range(5)]
             os.unlink(f.name)
-            print(f"   {name:<28} {backend:<6} {statistics.median(times):5.2f} s", flush=True)
+            print(f"   {name:<28} {backend:<6} reader {reader:<8} {statistics.median(times):5.2f} s", flush=True)
 
 
 def _timed(cmd: list[str]) -> float:

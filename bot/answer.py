@@ -39,8 +39,11 @@ DEEP_ARTICLES = 3  # of those, the best are read beyond their matching chunks: t
 DEEP_CHUNKS = 8  # ...up to this many chunks each, nearest to the best match first
 ENCODED_FIRST = 2  # sentences of the likeliest article the model reads at question time (cheap features choose)
 ENCODED_OTHERS = 1  # ...and of each other article the page can show (their second passages rarely show)
-READ_FIRST = 6  # with a reader, for a question: sentences of the likeliest article that it and the model read
-READ_OTHERS = 2  # ...and of each other article the page can show (bench/fit_reader.py)
+# with a reader, for a question: sentences of the likeliest article that it and the model read, and of each
+# other article the page can show. Six and two read a point or two better (bench/fit_reader.py) but take
+# an answer's p95 past 250 ms at 100,000 chunks on 2 cores (bench/answers.py --only latency)
+READ_FIRST = 4
+READ_OTHERS = 1
 LIKELY_QUOTE = 0.2  # a sentence this likely to hold the answer is a sure pick; below it, a guess
 CLOSE_TO_BEST = 0.7  # an article under min_evidence is still shown when this close to the best one
 EVIDENCE_TERMS = 0.5  # topic evidence: cosine + this × the share of the question's rare words the article holds
@@ -48,7 +51,7 @@ NEARLY = 0.8  # an unsure first article's second guess joins its first when at l
 CLEARLY = 2.0  # an article's further passage comes before later articles when this many times as likely as each
 SECOND_FLOOR = 0.05  # ...and at least this likely to hold the answer (chosen on XQuAD: bench/tune_second.py)
 # the same two on the scale of the reader's probabilities (evidence.READ), chosen on XQuAD's held-out third
-READ_CLEARLY = 0.5
+READ_CLEARLY = 1.0
 READ_SECOND_FLOOR = 0.02
 PER_ARTICLE = 3  # passages of one article at most
 QUOTE_REACH = 600  # characters: two sentences of one chunk this far apart start different quotes
@@ -344,8 +347,8 @@ def select(order: list[str], candidates: list[Candidate], question: bool = True)
       at least CLEARLY times as likely as every later article's best (the answer is often a sentence
       after a lead that restates the question, while the other articles only share its words); up
       to PER_ARTICLE passages so. Sentences the reader read are on its scale: READ_SECOND_FLOOR and
-      READ_CLEARLY (under 1: the reader's second choice in the likeliest article beats a later
-      article's first unless that is twice as likely);
+      READ_CLEARLY (1: the reader's next choice in an article comes before a later article's first
+      when at least as likely);
     - the first article's best is unsure (under LIKELY_QUOTE) and its second is nearly as likely: two
       guesses from the likeliest article beat one."""
     by_article: dict[str, list[Candidate]] = {}

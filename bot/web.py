@@ -59,6 +59,10 @@ def wsgi(app: App | None, signing_secret: str | None, bot=None):
             body = environ["wsgi.input"].read(MAX_BODY + 1)
             if verifier is None or len(body) > MAX_BODY or not _signed(verifier, body, environ):
                 return _json(start_response, "401 Unauthorized", {"error": "invalid request"})
+            why = _malformed(body, environ.get("CONTENT_TYPE", ""))
+            if why:  # signed, yet not what Slack sends: one line, not a traceback from deep inside Bolt
+                log.warning("a signed request to /slack/events refused: %s", why)
+                return _json(start_response, "400 Bad Request", {"error": why})
             environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
             return handler(environ, start_response)
         if method not in ("GET", "HEAD"):
@@ -124,6 +128,23 @@ def _search_pages(bot, path: str, query: dict, environ, start_response):
         return _html(start_response, "200 OK", pages.answer_page("", None, copy))
     # one answer at a time, as in Slack (the bot's lock): the encoder uses every core
     return _html(start_response, "200 OK", pages.answer_page(q, bot.answer(q), copy))
+
+
+def _malformed(body: bytes, content_type: str) -> str:
+    """Why a signed body is not one Slack sends ('' when it parses): JSON for events, a form for
+    commands, a form whose `payload` is JSON for interactions. Parsed here once, so that a broken or
+    absurdly nested body is a 400."""
+    try:
+        text = body.decode("utf-8")
+        if content_type.startswith("application/json"):
+            json.loads(text)
+        else:
+            form = parse_qs(text, max_num_fields=100, strict_parsing=bool(text))
+            if "payload" in form:
+                json.loads(form["payload"][0])
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return f"malformed body ({type(e).__name__})"
+    return ""
 
 
 def _signed(verifier: SignatureVerifier, body: bytes, environ: dict) -> bool:

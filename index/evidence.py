@@ -299,7 +299,7 @@ def read_features(probability: float, reader: float) -> list[float]:
 
 
 # Fitted by bench/fit_reader.py (News QA dev and XQuAD's held-out third, 5-fold CV grouped by article).
-READ = Model(bias=-0.039, weights=(0.819, 0.253))
+READ = Model(bias=-0.160, weights=(0.829, 0.179))
 
 
 # --- the reply as a whole: answered or only related --------------------------------------------------
@@ -343,4 +343,4 @@ REPLY = Model(bias=-0.877, weights=(0.839, 1.384, 0.530, -0.255, -0.648, -0.423,
 
 # The same features when the reader read the likeliest quote (its probability is then evidence.READ's):
 # fitted by bench/fit_status.py on replies made with the bundled reader.
-REPLY_READ = Model(bias=-0.877, weights=(0.764, 1.509, 0.419, 0.011, -0.388, -0.120, -1.118, 1.311, 0.661, -0.558))
+REPLY_READ = Model(bias=-0.970, weights=(0.761, 1.585, 0.433, -0.036, -0.382, 0.006, -1.112, 1.371, 0.789, -0.676))

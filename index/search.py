@@ -39,7 +39,6 @@ MAX_QUERY_TERMS = 32
 MAX_KEYWORD_TERMS = 16  # the rarest terms carry BM25; more only lengthens the posting lists walked
 COMMON_TERM_SHARE = 0.25  # a term in more than this share of chunks adds little and costs a lot
 POSTINGS_BUDGET = 60_000  # keyword search cost grows with the postings walked: ~40 ms for this many
-_UNLOADED = object()
 OVERFETCH = 8  # with a filter, candidates looked at per candidate wanted before narrowing the search
 
 
@@ -95,7 +94,9 @@ class Searcher:
         self.meta: dict[str, str] = {}
         self._stop_stems: frozenset[str] | None = None
         self._dates: tuple[int, tuple[str, str]] = (-1, ("", ""))
-        self._reader: Reader | None | object = _UNLOADED
+        self._reader: Reader | None | Exception = None
+        self._reader_loaded = threading.Event()
+        threading.Thread(target=self._load_reader, daemon=True, name="archivist-reader").start()
         self.refresh()
 
     @classmethod
@@ -177,12 +178,21 @@ class Searcher:
 
     @property
     def reader(self) -> Reader | None:
-        """The cross-encoder `[search] reader` names (None for "none"), loaded at its first question."""
-        if self._reader is _UNLOADED:
-            with self._lock:
-                if self._reader is _UNLOADED:
-                    self._reader = load_reader(self.settings.reader, self.embedder.threads)
+        """The cross-encoder `[search] reader` names (None for "none"). It loads in a thread of its own
+        from the moment the Searcher opens, beside the encoder: a cold `archivist ask` does not wait
+        for one after the other. A reader that cannot load raises here, at the first question."""
+        self._reader_loaded.wait()
+        if isinstance(self._reader, Exception):
+            raise self._reader
         return self._reader
+
+    def _load_reader(self) -> None:
+        try:
+            self._reader = load_reader(self.settings.reader, self.embedder.threads)
+        except Exception as e:  # kept for the first question to raise, where it can be reported
+            self._reader = e
+        finally:
+            self._reader_loaded.set()
 
     def search(self, text: str, filters: Filters = Filters(), mode: str | None = None,
                qvec: np.ndarray | None = None) -> list[Hit]:

@@ -131,7 +131,7 @@ def test_a_killed_ray_build_leaves_the_last_index_and_the_next_build_keeps_its_s
         return db.execute("SELECT count(*) FROM staged_chunks").fetchone()[0]
 
     kill_when([str(exe), "--config", str(config), "build", "--ray", "auto", "--ray-workers", "2"],
-              lambda t: staged() > 0, limit=180,
+              lambda t: staged() > 0,
               env={**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address})
     assert_still_published(cfg.index_dir(), published)
     staged_before = staged()

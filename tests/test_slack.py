@@ -366,6 +366,21 @@ def test_malformed_unsigned_requests_get_401_before_anything_is_parsed(slack_env
     assert not [r for r in caplog.records if r.exc_info]  # no traceback in the log
 
 
+@pytest.mark.parametrize("body, content_type", [
+    ('{"type": "event_callback", "event": {', "application/json"),
+    ("[" * 100_000 + "]" * 100_000, "application/json"),
+    ("payload=%7B%22type", "application/x-www-form-urlencoded"),
+    ("token=x&&&=;;", "application/x-www-form-urlencoded"),
+])
+def test_signed_but_malformed_bodies_get_a_clear_400_and_one_log_line(slack_env, caplog, body, content_type):
+    with caplog.at_level("WARNING", logger="archivist"):
+        status, text, _ = post(slack_env, body, content_type)
+    assert status == 400 and json.loads(text)["error"].startswith("malformed body (")
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("archivist")] == [
+        f"a signed request to /slack/events refused: {json.loads(text)['error']}"]
+    assert not [r for r in caplog.records if r.exc_info]
+
+
 def test_huge_bodies_are_refused_unread(slack_env):
     """Refused on its Content-Length, before a byte of the body is sent."""
     import socket
