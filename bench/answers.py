@@ -340,7 +340,7 @@ def main() -> int:
         replay(args.replay, args.config)
         print(f"\ncommand: python bench/answers.py --replay {args.replay} --config {args.config}")
         return 0
-    from index.embed import Embedder
+    from index.embedding.embed import Embedder
 
     embedder = Embedder()
     limit = 100 if args.quick else 0

@@ -42,8 +42,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=0, help="use only the first N articles")
     args = ap.parse_args()
-    from index.chunk import embed_text
-    from index.embed import Embedder
+    from index.reading.chunk import embed_text
+    from index.embedding.embed import Embedder
 
     work = Path(tempfile.mkdtemp(prefix="archivist-bench-"))
     source = DATA
@@ -75,7 +75,7 @@ def main() -> int:
     embedder.encode(texts)
     t_encode = time.perf_counter() - t0
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    assert embed_text  # the build embeds exactly these strings (index.chunk.embed_text)
+    assert embed_text  # the build embeds exactly these strings (index.reading.chunk.embed_text)
 
     n = len(texts)
     print(f"articles: {summary['added']}  chunks: {n}  (from {source})")

@@ -86,7 +86,7 @@ def ensure_index(cfg, embedder, start_from: str | None = None) -> None:
     can start as a copy of another, so that articles they share are not embedded twice."""
     import shutil
 
-    from index.build import build
+    from index.storing.build import build
 
     if start_from and not cfg.index_dir().exists() and (CACHE / start_from).exists():
         shutil.copytree(CACHE / start_from, cfg.index_dir())

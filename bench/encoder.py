@@ -38,7 +38,7 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
 
 
 def chunk_texts(n: int = 2000) -> list[str]:
-    from index.chunk import chunk, embed_text
+    from index.reading.chunk import chunk, embed_text
     from index.config import ChunkSettings
 
     texts = []
@@ -52,7 +52,7 @@ def chunk_texts(n: int = 2000) -> list[str]:
 
 
 def throughput(repeats: int) -> None:
-    from index.embed import Embedder
+    from index.embedding.embed import Embedder
 
     texts = chunk_texts()
     print(f"\n1. Encoding the same {len(texts):,} Wikinews chunks (2 cores), median of {repeats}; "
@@ -190,9 +190,9 @@ def _wait(url: str, timeout: float = 120) -> None:
 
 
 def main() -> None:
-    from index.build import build
+    from index.storing.build import build
     from index.config import parse
-    from index.embed import Embedder
+    from index.embedding.embed import Embedder
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build-articles", type=int, default=5907)

@@ -3,7 +3,7 @@
 
 Scored as scrapinghub/article-extraction-benchmark scores it: word 4-gram shingles, per-page
 tp/fp/fn normalised to 1, precision and recall averaged over pages, F1 of the two means.
-Ours (index.extract.html) and trafilatura with default settings, side by side in one run.
+Ours (index.reading.extract.html) and trafilatura with default settings, side by side in one run.
 
     python bench/extraction.py
 """
@@ -56,7 +56,7 @@ def score(rows: list[tuple[float, float, float]]) -> tuple[float, float, float]:
 def main() -> int:
     import trafilatura
 
-    from index.extract import ExtractError, html
+    from index.reading.extract import ExtractError, html
 
     gold = json.loads((DATA / "ground-truth.json").read_text(encoding="utf-8"))
     pages = {k: gzip.open(DATA / "html" / f"{k}.html.gz").read() for k in gold}
@@ -68,7 +68,7 @@ def main() -> int:
             return ""
 
     systems = {
-        "archivist (index.extract.html)": ours,
+        "archivist (index.reading.extract.html)": ours,
         "trafilatura defaults": lambda data, url: trafilatura.extract(data, url=url) or "",
     }
     print(f"{'system':<34} {'F1':>6} {'prec':>6} {'recall':>6} {'ms/page':>8}")

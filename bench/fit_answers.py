@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fit the sentence model of index/evidence.py on the dev sets, cross-validated, and print its weights.
+"""Fit the sentence model of index/searching/evidence.py on the dev sets, cross-validated, and print its weights.
 
 Candidates come from the real answer pipeline (bot.answer.read_turn and read, every candidate
 sentence read by the model; their raw inputs are cached, the features made from them at fit time) over the bench indexes: XQuAD's 612 questions with its articles among
@@ -8,7 +8,7 @@ when the sentence holds an expected phrase (XQuAD: a gold answer). The logistic 
 with L2 by Newton's method; folds are grouped by article, so a question is never scored by a model
 that saw its article. Printed: how often the chosen sentence of the right article holds the answer,
 hand weights against fitted ones, fitted on XQuAD alone and scored on News QA (another set), and the
-weights to paste into index/evidence.py (fitted on both sets).
+weights to paste into index/searching/evidence.py (fitted on both sets).
 
     python bench/fit_answers.py [--refresh]
 """
@@ -30,7 +30,7 @@ def collect(cfg, items, embedder) -> list[dict]:
     """Per question: the question as read and every candidate's raw inputs (the features are made from
     them at fit time, so a change of features needs no new encoding), with its label."""
     from bot.answer import _fold_copies, _group, read, read_turn
-    from index.search import Searcher
+    from index.searching.search import Searcher
 
     searcher = Searcher.open(cfg, embedder)
     out = []
@@ -58,8 +58,8 @@ def collect(cfg, items, embedder) -> list[dict]:
 
 def featurize(sets: dict) -> None:
     """The features of every candidate, from its raw inputs, with and without its own cosine."""
-    from index import evidence
-    from index.store import Store
+    from index.searching import evidence
+    from index.storing.store import Store
 
     store = Store.open(newsqa_config().index_dir(), readonly=True)  # any index stems the same way
     for questions in sets.values():
@@ -145,8 +145,8 @@ def cross_validated(questions: list[dict], key: str) -> float:
 
 
 def main() -> int:
-    from index import evidence
-    from index.embed import Embedder
+    from index.searching import evidence
+    from index.embedding.embed import Embedder
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--refresh", action="store_true", help="collect the candidates again")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fit how the reader's verdict joins the sentence model's (index/evidence.py READ), cross-validated,
+"""Fit how the reader's verdict joins the sentence model's (index/searching/evidence.py READ), cross-validated,
 and choose how many sentences of each article it reads (bot/answer.py READ_FIRST, READ_OTHERS).
 
 Candidates are fit_answers.py's: every candidate sentence of the articles the real pipeline reads,
@@ -35,7 +35,7 @@ def sig(z):
 def candidates(refresh: bool) -> dict:
     cache = CACHE / "reader-candidates.json"
     if refresh or not cache.is_file():
-        from index.embed import Embedder
+        from index.embedding.embed import Embedder
 
         embedder = Embedder()
         dev = [json.loads(line) for line in open(NEWSQA)]
@@ -54,7 +54,7 @@ def candidates(refresh: bool) -> dict:
 def read_all(sets: dict, refresh: bool) -> None:
     """Each question's candidates ranked per article by the cheap model; the reader reads the first
     MOST of each (its logits cached by the reader file's sha256)."""
-    from index import evidence
+    from index.searching import evidence
     from index.reader.model import BUNDLED_DIR, load, passage
 
     sha = json.loads((BUNDLED_DIR / "reader.json").read_text())["sha256"][:16]
@@ -85,7 +85,7 @@ def read_all(sets: dict, refresh: bool) -> None:
 def served(questions: list[dict], n: int, how: str, w: np.ndarray | None = None) -> float:
     """Share of questions whose right article's chosen sentence holds the answer when the reader and
     model read that article's n best by cheap features (the rest keep their cheap probability)."""
-    from index import evidence
+    from index.searching import evidence
 
     good = 0
     for q in questions:
@@ -107,7 +107,7 @@ def served(questions: list[dict], n: int, how: str, w: np.ndarray | None = None)
 
 
 def matrix(questions: list[dict], n: int) -> tuple[np.ndarray, np.ndarray]:
-    from index import evidence
+    from index.searching import evidence
 
     rows = [r for q in questions for rs in q["articles_ranked"] for r in rs[:n]]
     return (np.array([evidence.read_features(r["sentence"], r["read"]) for r in rows], float),
@@ -127,7 +127,7 @@ def cross_validated(questions: list[dict], n: int) -> float:
 
 
 def main() -> int:
-    from index import evidence
+    from index.searching import evidence
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--refresh", action="store_true", help="collect the candidates and read them again")

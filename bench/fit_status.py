@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fit the reply model of index/evidence.py (REPLY_READ: with the reader, does a reply hold what was asked,
+"""Fit the reply model of index/searching/evidence.py (REPLY_READ: with the reader, does a reply hold what was asked,
 or only related material?) on the dev sets, cross-validated, and print its weights.
 
 Replies come from the real `bot.answer.answer` over the bench indexes; the features of each reply's
@@ -34,8 +34,8 @@ THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 def collect(cfg, items, embedder, label: int, source: str) -> list[dict]:
     """Each question answered by the real pipeline, with the reply features answer() computed."""
     import bot.answer
-    from index import evidence
-    from index.search import Searcher
+    from index.searching import evidence
+    from index.searching.search import Searcher
 
     ensure_index(cfg, embedder)
     searcher = Searcher.open(cfg, embedder)
@@ -65,7 +65,7 @@ def collect(cfg, items, embedder, label: int, source: str) -> list[dict]:
 def gather(refresh: bool) -> list[dict]:
     cache = CACHE / "reply-features-read.json"
     if refresh or not cache.is_file():
-        from index.embed import Embedder
+        from index.embedding.embed import Embedder
 
         embedder = Embedder()
         dev = [json.loads(line) for line in open(NEWSQA)]
@@ -136,7 +136,7 @@ def table(rows: list[dict], probs: list[float], thresholds, title: str) -> None:
 
 
 def main() -> int:
-    from index import evidence
+    from index.searching import evidence
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--refresh", action="store_true", help="answer the questions again (after a code change)")

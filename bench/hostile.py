@@ -70,8 +70,8 @@ def sample_titles(work: Path) -> dict[str, str]:
 
 
 def chunk_times() -> list[tuple[int, float]]:
-    from index import extract
-    from index.chunk import chunk
+    from index.reading import extract
+    from index.reading.chunk import chunk
     from index.config import ChunkSettings
 
     rows = []

@@ -59,7 +59,7 @@ def scifact_docs(cfg) -> dict[str, str]:
 
 def scifact_scores(cfg, embedder, limit: int = 0) -> dict[str, float]:
     """Mean nDCG@10 of each mode over the SciFact claims, on an index of the SciFact corpus."""
-    from index.search import Searcher
+    from index.searching.search import Searcher
 
     doc_of = scifact_docs(cfg)
     queries, qrels = load_scifact()
@@ -93,7 +93,7 @@ def scifact(embedder, limit: int) -> None:
 
 def latency(embedder, limit: int) -> None:
     from bot.answer import answer
-    from index.search import Searcher
+    from index.searching.search import Searcher
 
     cfg = large_config()
     ensure_index(cfg, embedder, start_from="news-mix")
@@ -121,7 +121,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="a sample of the questions, for a fast look")
     ap.add_argument("--only", choices=("scifact", "latency"))
     args = ap.parse_args()
-    from index.embed import Embedder
+    from index.embedding.embed import Embedder
 
     embedder = Embedder()
     limit = 100 if args.quick else 0

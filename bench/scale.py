@@ -29,7 +29,7 @@ SIGMA = 0.02
 
 def wikinews_chunks(embedder):
     """(articles, chunks) of the Wikinews articles in the news-mix index: real text, real vectors."""
-    from index.store import Store
+    from index.storing.store import Store
 
     cfg = bench_config("news-mix", [WIKINEWS, *SUMMARIES, xquad_articles()])
     ensure_index(cfg, embedder)
@@ -50,10 +50,10 @@ def grown_index(n: int, articles, chunks, embedder):
     """An index folder of n chunks: copy 0 is the real Wikinews, later copies carry noisy vectors."""
     from dataclasses import replace
 
-    from index import build as buildmod
+    from index.storing import build as buildmod
     from index.records import Chunk
-    from index.sources import id_for
-    from index.store import Store
+    from index.reading.sources import id_for
+    from index.storing.store import Store
 
     cfg = bench_config(f"scale-{n}", [])
     manifest = cfg.index_dir() / "manifest.json"
@@ -103,7 +103,7 @@ def serve_probe(index_dir: str) -> None:
     t0 = time.monotonic()
     from bot.answer import answer
     from index.config import parse
-    from index.search import Searcher
+    from index.searching.search import Searcher
 
     cfg = parse({"index": {"path": index_dir}}, Path(index_dir))
     s = Searcher.open(cfg)
@@ -117,8 +117,8 @@ def serve_probe(index_dir: str) -> None:
 
 def scale_rows(sizes, articles, chunks, embedder, queries):
     from bot.answer import answer
-    from index import vectors
-    from index.search import Searcher
+    from index.storing import vectors
+    from index.searching.search import Searcher
 
     qvecs = embedder.encode(queries)
     print(f"\n{'chunks':>9} {'index':>6} {'exact p50/p95 ms':>17} {'chosen p50/p95 ms':>18} {'recall@10':>9} "
@@ -162,7 +162,7 @@ def main() -> int:
     if args.serve_probe:
         serve_probe(args.serve_probe)
         return 0
-    from index.embed import Embedder
+    from index.embedding.embed import Embedder
 
     embedder = Embedder()
     articles, chunks = wikinews_chunks(embedder)

@@ -29,9 +29,9 @@ QUESTIONS = ["why did IBM quit facial recognition?", "plane crash in Karaj", "Ro
 def main() -> int:
 
     from bot.app import create_app
-    from index.build import build
+    from index.storing.build import build
     from index.config import parse
-    from index.embed import Embedder
+    from index.embedding.embed import Embedder
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--questions", type=int, default=50)

@@ -30,10 +30,10 @@ def references(name: str) -> dict[str, str]:
 def main() -> int:
     from rouge_score import rouge_scorer
 
-    from index import sentences
+    from index.reading import sentences
     from index.config import SummarySettings
-    from index.embed import Embedder
-    from index.summarize import summarize
+    from index.embedding.embed import Embedder
+    from index.searching.summarize import summarize
 
     embedder = Embedder()
     cfg = bench_config("summaries", SUMMARIES)

@@ -21,7 +21,7 @@ GRID = ((0.05, 2.0), (0.05, 1.0), (0.02, 2.0), (0.02, 1.0), (0.02, 0.5), (0.0, 0
 
 def main() -> int:
     import bot.answer as A
-    from index.search import Searcher
+    from index.searching.search import Searcher
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--reader", default="bundled")

@@ -46,9 +46,9 @@ def main() -> int:
     ap.add_argument("--interval", type=float, default=1.0)
     args = ap.parse_args()
     from bot.app import create_app
-    from index.build import build
+    from index.storing.build import build
     from index.config import parse
-    from index.embed import Embedder
+    from index.embedding.embed import Embedder
 
     rows = [json.loads(line) for line in open(WIKINEWS["path"])]
     rng = random.Random(7)

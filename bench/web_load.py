@@ -28,7 +28,7 @@ from fakeslack import FakeSlack  # noqa: E402
 
 
 def sample_config(work: Path, embedder):
-    from index.build import build
+    from index.storing.build import build
     from index.config import parse
 
     cfg = parse({"index": {"path": str(work / "sample-idx")}, "sources": example_sources()}, ROOT)
@@ -40,7 +40,7 @@ def measure(name: str, index_dir: Path, embedder, clients: int, copies: int, sea
     from bot import web
     from bot.app import create_app
     from index.config import parse
-    from index.search import Searcher
+    from index.searching.search import Searcher
 
     fake = FakeSlack()
     cfg = parse({"index": {"path": str(index_dir)}, "slack": {"api_base_url": fake.api_url},
@@ -77,7 +77,7 @@ def measure(name: str, index_dir: Path, embedder, clients: int, copies: int, sea
 
 
 def main() -> None:
-    from index.embed import Embedder
+    from index.embedding.embed import Embedder
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, default=20)
@@ -99,7 +99,7 @@ def main() -> None:
 
 
 def sample_articles(cfg) -> int:
-    from index.store import Store
+    from index.storing.store import Store
 
     store = Store.open(cfg.index_dir(), readonly=True)
     try:

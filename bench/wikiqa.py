@@ -84,7 +84,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reader", default="", help='[search] reader for this run: "none", "bundled" or a folder')
     args = ap.parse_args()
-    from index.embed import Embedder
+    from index.embedding.embed import Embedder
 
     questions, docs = load()
     source = archive(docs)

@@ -5,7 +5,7 @@
 - `nothing`: the archive has nothing on it; the closest titles instead.
 
 The pipeline: search (dense + keyword, fused) → chunks grouped by article, copies folded → the
-sentences of the best articles become candidates, each described by a few features (index/evidence.py)
+sentences of the best articles become candidates, each described by a few features (index/searching/evidence.py)
 and scored by a fitted logistic regression → one passage per article, quoting the sentence most likely
 to answer → the state. A follow-up in a thread is read with the thread's earlier questions and the
 articles they cited. No Slack types here: the Slack side and `archivist ask` render the same record.
@@ -19,15 +19,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from index import evidence
-from index import filters as filtermod
+from index.searching import evidence
+from index.searching import filters as filtermod
 from index.config import SearchSettings
-from index.filters import FilterError
-from index.quotes import choose, sentence_spans
+from index.searching.filters import FilterError
+from index.searching.quotes import choose, sentence_spans
 from index.reader.model import passage
 from index.records import ANSWERED, ERROR, NOTHING, RELATED, Answer, Closest, Hit, Passage, Thread
-from index.search import Searcher
-from index.store import filter_sql
+from index.searching.search import Searcher
+from index.storing.store import filter_sql
 
 log = logging.getLogger("archivist.answer")
 
@@ -378,7 +378,7 @@ def select(order: list[str], candidates: list[Candidate], question: bool = True)
 def answerable(q: evidence.Question, chosen: list[Candidate], articles: dict, topic: dict[str, tuple[float, float]],
                groups: dict[str, list[Hit]], searcher: Searcher) -> float:
     """The fitted chance that the reply holds what was asked, judged on its likeliest quote and that
-    quote's article (index/evidence.py's reply model): `answered` when at least min_answer."""
+    quote's article (index/searching/evidence.py's reply model): `answered` when at least min_answer."""
     if not chosen:
         return 0.0
     best = max(chosen, key=lambda c: c.probability)

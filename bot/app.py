@@ -25,9 +25,9 @@ from bot.service import Bot
 from bot.state import open_state
 from bot.watch import Watcher
 from index.config import Config
-from index.embed import Embedder
-from index.links import Signer, load_secret
-from index.search import Searcher
+from index.embedding.embed import Embedder
+from index.searching.links import Signer, load_secret
+from index.searching.search import Searcher
 
 log = logging.getLogger("archivist.bot")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from index.links import Signer, source_targets
+from index.searching.links import Signer, source_targets
 from index.records import NOTHING, RELATED, Answer, Passage, SummaryReply
 
 NO_LINKS = Signer(b"")  # no public address: no archived-copy links

@@ -13,7 +13,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from index import config as configmod
-from index import safe
+from index.reading import safe
 from index.config import Config, ConfigError
 
 log = logging.getLogger("archivist")
@@ -34,8 +34,8 @@ def _setup_logging(verbose: bool) -> None:
 def cmd_build(cfg: Config, args) -> int:
     import glob
 
-    from index.build import BuildError, build, shown_path
-    from index.sources import folder_of
+    from index.storing.build import BuildError, build, shown_path
+    from index.reading.sources import folder_of
 
     scope = None
     if args.sources:
@@ -77,8 +77,8 @@ def cmd_build(cfg: Config, args) -> int:
 
 
 def cmd_extract(cfg: Config, args) -> int:
-    from index import sources
-    from index.build import shown_path
+    from index.reading import sources
+    from index.storing.build import shown_path
     from index.records import SourceError
 
     count = failed = 0
@@ -119,9 +119,9 @@ def _print_article(a) -> None:
 
 
 def cmd_stats(cfg: Config, args) -> int:
-    from index.embed import resolve_device
+    from index.embedding.embed import resolve_device
     from index.reader.model import describe
-    from index.store import Store, StoreError
+    from index.storing.store import Store, StoreError
 
     index_dir = cfg.index_dir()
     try:
@@ -159,7 +159,7 @@ def cmd_stats(cfg: Config, args) -> int:
 
 
 def cmd_check(cfg: Config, args) -> int:
-    from index.check import check
+    from index.storing.check import check
 
     findings = check(cfg.index_dir())
     if args.json:
@@ -176,7 +176,7 @@ def cmd_feedback(cfg: Config, args) -> int:
 
     from bot.evalset import case, describe
     from bot.state import open_state, state_url
-    from index.store import Store
+    from index.storing.store import Store
 
     since = args.since or ""
     if since:
@@ -209,7 +209,7 @@ def cmd_feedback(cfg: Config, args) -> int:
 
 
 def cmd_snapshot(cfg: Config, args) -> int:
-    from index.snapshot import snapshot
+    from index.storing.snapshot import snapshot
 
     made = snapshot(cfg.index_dir(), Path(args.dest))
     print(f"snapshot of generation {made['generation']} ({made['articles']} articles, {made['chunks']} chunks) "
@@ -226,8 +226,8 @@ def _age(seconds: float) -> str:
 
 def open_searcher(cfg: Config):
     """The searcher over the configured index, or None after printing why not."""
-    from index.search import Searcher
-    from index.store import StoreError
+    from index.searching.search import Searcher
+    from index.storing.store import StoreError
 
     try:
         return Searcher.open(cfg)
@@ -246,7 +246,7 @@ def _inputs(words: list[str]):
 def signer_for(cfg: Config):
     """Archived-copy links as the bot makes them: only with a [web] public_url."""
     from bot.blocks import NO_LINKS
-    from index.links import Signer, load_secret
+    from index.searching.links import Signer, load_secret
 
     if not cfg.web.public_url:
         return NO_LINKS
@@ -255,7 +255,7 @@ def signer_for(cfg: Config):
 
 def answer_json(a, signer=None) -> dict:
     from bot.blocks import NO_LINKS
-    from index.links import text_fragment
+    from index.searching.links import text_fragment
 
     signer = signer or NO_LINKS
     return {"question": a.question, "query": a.query, "filters": list(a.filters), "status": a.status,
@@ -392,7 +392,7 @@ def cmd_web(cfg: Config, args) -> int:
     from bot import web
     from bot.service import Bot
     from bot.state import open_state
-    from index.links import Signer, load_secret
+    from index.searching.links import Signer, load_secret
 
     searcher = open_searcher(cfg)
     if searcher is None:
@@ -604,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: config: {e}", file=sys.stderr)
         return 2
-    from index.store import DB_NAME, StoreError, damaged
+    from index.storing.store import DB_NAME, StoreError, damaged
 
     try:
         return args.func(cfg, args)

@@ -10,8 +10,8 @@ from slack_bolt import App
 from bot.blocks import escape, summary_blocks
 from bot.service import NOT_ENABLED, Bot, error_blocks
 from bot.views import watches_text
-from index import filters as filtermod
-from index.filters import FilterError
+from index.searching import filters as filtermod
+from index.searching.filters import FilterError
 
 USAGE = ("Usage: `/archivist watch <words or a question, filters allowed>` posts new articles on it to this "
          "channel after each build · `/archivist watches` lists this channel's watches · "

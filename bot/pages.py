@@ -10,7 +10,7 @@ from html import escape
 
 from collections.abc import Callable
 
-from index.links import source_targets
+from index.searching.links import source_targets
 from index.records import NOTHING, RELATED, Answer, Article, SummaryReply
 
 Copy = Callable[..., str]  # (article_id, start=None, end=None) -> the link to its archived copy

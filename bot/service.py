@@ -16,9 +16,9 @@ from bot.blocks import answer_blocks
 from bot.summary import summary
 from bot.state import State
 from index.config import Config
-from index.links import Signer
+from index.searching.links import Signer
 from index.records import ERROR, Answer, SummaryReply
-from index.search import Searcher
+from index.searching.search import Searcher
 
 log = logging.getLogger("archivist.bot")
 

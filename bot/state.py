@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bot.statedb import PostgresDb, SqliteDb, StateError
 from index.records import MAX_THREAD_ARTICLES, Thread
-from index.store import now_iso
+from index.storing.store import now_iso
 
 SCHEMA_VERSION = 2  # 1: events, threads, turns, feedback; 2: questions, verdicts, watches
 

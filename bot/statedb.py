@@ -10,7 +10,7 @@ import logging
 import re
 from pathlib import Path
 
-from index.store import Store
+from index.storing.store import Store
 
 log = logging.getLogger("archivist.state")
 

@@ -6,10 +6,10 @@ from urllib.parse import urlsplit
 
 from bot.answer import clean_question
 from index.records import Closest, Sentence, Summary, SummaryReply
-from index.search import Searcher
-from index.sources import url_id
-from index.summarize import summarize
-from index.urls import normalize_url
+from index.searching.search import Searcher
+from index.reading.sources import url_id
+from index.searching.summarize import summarize
+from index.reading.urls import normalize_url
 
 CLOSE = 0.75  # other articles with at least this share of the best fused score are offered as "did you mean"
 USAGE = "Give me a link, an article id or a few words, e.g. /summarize IBM facial recognition"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.blocks import (MAX_BLOCKS, NO_LINKS, _byline, _clip, _context, _fallback, _quote_lines, _section, escape,
                         source_links)
 from bot.state import VERDICTS, Feedback, Watch
-from index.links import Signer
+from index.searching.links import Signer
 from index.records import Passage
 
 MAX_VIEW_BLOCKS = 100

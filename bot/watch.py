@@ -21,8 +21,8 @@ from bot.answer import LIKELY_QUOTE
 from bot.service import Bot
 from bot.state import Run, Watch
 from bot.views import watch_blocks
-from index import filters as filtermod
-from index.filters import FilterError
+from index.searching import filters as filtermod
+from index.searching.filters import FilterError
 from index.records import ERROR, NOTHING, Passage
 
 log = logging.getLogger("archivist.watch")

@@ -22,7 +22,7 @@ from slack_bolt import App
 from slack_sdk.signature import SignatureVerifier
 
 from bot import pages
-from index.links import span_of
+from index.searching.links import span_of
 
 log = logging.getLogger("archivist.bot")
 

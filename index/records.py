@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from index.safe import name
+from index.reading.safe import name
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class Passage:
     cut_before: bool = False  # the quote starts inside a sentence: show an ellipsis
     cut_after: bool = False
     copies: int = 1  # near-identical articles (the same story saved or syndicated twice) folded into this one
-    confidence: float = 0.0  # the fitted chance that the quote holds what was asked (index/evidence.py)
+    confidence: float = 0.0  # the fitted chance that the quote holds what was asked (index/searching/evidence.py)
     evidence: float = 0.0  # how much its article is about the question (cosine + rare words), as Answer.evidence
 
 

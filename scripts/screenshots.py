@@ -28,7 +28,7 @@ def main() -> None:
     from bot import web
     from bot.app import create_app
     from fakeslack import FakeSlack
-    from index.build import build
+    from index.storing.build import build
     from index.config import load, parse
 
     example = load(str(ROOT / "config.example.toml"))

@@ -15,7 +15,7 @@ DATA = Path(__file__).resolve().parent / "data"
 @pytest.fixture(scope="session")
 def embedder():
     """The real bundled model, loaded once for the whole run."""
-    from index.embed import Embedder
+    from index.embedding.embed import Embedder
 
     e = Embedder()
     e.encode(["warm up"])
@@ -56,7 +56,7 @@ def sample_index(tmp_path_factory, embedder):
     import json
     import shutil
 
-    from index.build import build
+    from index.storing.build import build
     from index.config import parse
 
     root = tmp_path_factory.mktemp("sample")
@@ -80,7 +80,7 @@ def sample_index(tmp_path_factory, embedder):
 
 @pytest.fixture(scope="session")
 def searcher(sample_index, embedder):
-    from index.search import Searcher
+    from index.searching.search import Searcher
 
     s = Searcher(sample_index.index_dir(), embedder, sample_index.search)
     yield s
@@ -100,7 +100,7 @@ def extended_index(root: Path, sample_index, embedder, folder: Path):
     returns the config of the union, with the sample's base so shown paths and ids stay the same."""
     import shutil
 
-    from index.build import build
+    from index.storing.build import build
     from index.config import parse
 
     shutil.copytree(sample_index.index_dir(), root / "idx")

@@ -6,9 +6,9 @@ import pytest
 
 from conftest import run_cli
 from bot.answer import EMPTY_QUESTION, answer, clean_question
-from index.build import build
+from index.storing.build import build
 from index.config import parse
-from index.search import Searcher
+from index.searching.search import Searcher
 
 IBM = "IBM Quits Facial Recognition, Joins Call For Police Reforms"
 
@@ -219,7 +219,7 @@ def test_the_archive_only_has_related_material(searcher, question):
 
 
 def test_a_year_the_article_neither_says_nor_was_published_in_counts_against_answering():
-    from index import evidence
+    from index.searching import evidence
 
     q = evidence.Question("What caused the 2020 explosion at the port?", "reason", (("explos", 3.0), ("port", 2.0)),
                           frozenset("what caused the 2020 explosion at port".split()))

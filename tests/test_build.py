@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES, run_cli
-from index.build import build
-from index.embed import Embedder, model_path
-from index.search import Searcher
-from index.store import DB_NAME
+from index.storing.build import build
+from index.embedding.embed import Embedder, model_path
+from index.searching.search import Searcher
+from index.storing.store import DB_NAME
 
 JSONL_FIELDS = {"title": "headline", "text": "body", "url": "link", "published": "date"}
 SAMPLE_ARTICLES = 51

@@ -1,10 +1,10 @@
 """Sentences and chunks: offsets index the article text exactly; sizes and overlap as configured."""
 from pathlib import Path
 
-from index import sentences
-from index.chunk import chunk, embed_text
+from index.reading import sentences
+from index.reading.chunk import chunk, embed_text
 from index.config import ChunkSettings
-from index.textdump import clean
+from index.reading.textdump import clean
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = clean((ROOT / "examples/archive/text/ibm-facial-recognition.txt").read_text()).text

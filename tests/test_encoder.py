@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES
-from index import onnx_model
-from index.build import build
+from index.embedding import onnx_model
+from index.storing.build import build
 from index.config import parse
-from index.embed import Embedder, model_path
-from index.search import Searcher
+from index.embedding.embed import Embedder, model_path
+from index.searching.search import Searcher
 
 MODEL = Path(model_path("bundled"))
 TEXTS = ["IBM is getting out of the facial recognition business.", "", "?",
@@ -60,7 +60,7 @@ def test_tokens_equal_the_models_own(fresh_cache):
 
 
 def test_a_second_process_uses_the_cached_export_without_torch(fresh_cache):
-    code = ("import sys, json; from index.embed import Embedder; v = Embedder().encode(['harbour bridge']); "
+    code = ("import sys, json; from index.embedding.embed import Embedder; v = Embedder().encode(['harbour bridge']); "
             "print(json.dumps({'torch': 'torch' in sys.modules, 'st': 'sentence_transformers' in sys.modules, "
             "'dim': int(v.shape[1])}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
@@ -105,7 +105,7 @@ def test_the_device_is_the_cpu_here_and_a_missing_gpu_is_said(caplog, tmp_path):
     import pytest
 
     from index.config import ConfigError, parse
-    from index.embed import Embedder, resolve_device
+    from index.embedding.embed import Embedder, resolve_device
 
     assert resolve_device("onnx", "auto") == "cpu" and resolve_device("onnx", "cpu") == "cpu"
     with caplog.at_level(logging.WARNING, logger="archivist.embed"):

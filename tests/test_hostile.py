@@ -10,8 +10,8 @@ import pytest
 
 import hostile_files as hf
 from conftest import run_cli
-from index.build import build
-from index.store import DB_NAME
+from index.storing.build import build
+from index.storing.store import DB_NAME
 
 
 def articles(cfg) -> dict[str, tuple]:
@@ -68,6 +68,20 @@ def test_links_out_of_the_archive_are_not_followed(tmp_path, cfg_for, embedder):
     assert followed.failed == 0 and followed.added == 1
 
 
+def test_a_source_named_as_a_file_that_links_out_is_not_followed(tmp_path, cfg_for, embedder):
+    (tmp_path / "a").mkdir()
+    hf.outside_link(tmp_path / "a", tmp_path / "passwd")
+    said = []
+    summary = build(cfg_for(tmp_path / "a" / "passwd.txt"), embedder=embedder, report=said.append)
+    assert said == ["error: a/passwd.txt: a link to a file outside the source folder; not followed "
+                    "(set follow_symlinks = true in its [[sources]] entry to follow it)"]
+    assert (summary.added, summary.failed) == (0, 1)
+    out = run_cli("extract", tmp_path / "a" / "passwd.txt", cwd=tmp_path)
+    assert out.returncode == 1 and "root:x" not in out.stdout
+    assert out.stderr.strip().endswith("a link to a file outside the source folder; not followed "
+                                       "(set follow_symlinks = true in its [[sources]] entry to follow it)")
+
+
 def test_an_open_quote_in_a_csv_is_reported_and_the_rows_it_took_are_read(tmp_path, cfg_for, embedder):
     hf.unbalanced_csv(tmp_path / "x.csv")
     cfg = cfg_for(tmp_path / "x.csv")
@@ -92,10 +106,10 @@ def test_implausible_dates_are_dropped_with_a_warning(tmp_path, cfg_for, embedde
 
 
 def test_chunking_and_summaries_take_linear_time(tmp_path, embedder):
-    from index import extract
-    from index.chunk import chunk
+    from index.reading import extract
+    from index.reading.chunk import chunk
     from index.config import ChunkSettings
-    from index.summarize import summarize
+    from index.searching.summarize import summarize
 
     seconds = {}
     for size in (200_000, 1_600_000):

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from conftest import DATA, EXAMPLES, JSONL_FIELDS, run_cli
-from index.build import build
-from index.check import check
+from index.storing.build import build
+from index.storing.check import check
 from index.config import parse
-from index.store import Store
+from index.storing.store import Store
 
 ray = pytest.importorskip("ray")
 

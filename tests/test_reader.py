@@ -10,7 +10,7 @@ from bot.answer import answer
 from index.config import ConfigError, parse
 from index.reader import train
 from index.reader.model import BUNDLED_DIR, MODEL_FILE, OnnxReader, ReaderError, TorchReader, load, passage
-from index.search import Searcher
+from index.searching.search import Searcher
 
 IBM = "IBM Quits Facial Recognition, Joins Call For Police Reforms"
 GARVIE = ("Many U.S. law enforcement agencies rely on facial recognition software built by companies less well "
@@ -89,7 +89,7 @@ def _toml(tmp_path, sample_index, reader: str):
 def test_a_cross_encoder_folder_is_read_with_transformers(tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from index.embed import model_path
+    from index.embedding.embed import model_path
 
     base = model_path("bundled")
     AutoModelForSequenceClassification.from_pretrained(base, num_labels=1).save_pretrained(tmp_path / "ce")

@@ -7,10 +7,10 @@ import faiss
 import numpy as np
 
 from conftest import EXAMPLES, JSONL_FIELDS
-from index import vectors
-from index.build import build
+from index.storing import vectors
+from index.storing.build import build
 from index.config import parse
-from index.search import Searcher
+from index.searching.search import Searcher
 
 
 def test_ivf_finds_what_exact_search_finds_and_honours_filters(tmp_path):

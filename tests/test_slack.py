@@ -17,9 +17,9 @@ from conftest import extended_index, folder_with, free_port, run_cli
 from fakeslack import BOT_USER, TEAM, FakeSlack, SocketModeServer, signed
 from bot import web
 from bot.app import TOKEN_HELP, create_app
-from index.build import build
+from index.storing.build import build
 from index.config import parse
-from index.search import Searcher
+from index.searching.search import Searcher
 
 SECRET = "test-signing-secret"
 IBM = "IBM Quits Facial Recognition, Joins Call For Police Reforms"

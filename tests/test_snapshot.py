@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from conftest import extended_index, folder_with, run_cli
-from index.check import check
-from index.search import Searcher
-from index.snapshot import snapshot
-from index.store import StoreError
+from index.storing.check import check
+from index.searching.search import Searcher
+from index.storing.snapshot import snapshot
+from index.storing.store import StoreError
 
 FERRY = ("Ferry Workers Strike Over Harbor Safety\n\nJune 3, 2021\n\n"
               "Ferry workers in Port Halden walked off the job on Thursday, halting crossings for about 9,000 "
@@ -70,7 +70,7 @@ def test_a_link_any_replica_made_opens_on_every_replica_after_a_switch(tmp_path,
     import stat
     from urllib.parse import parse_qs, urlsplit
 
-    from index.links import SECRET_FILE, Signer, load_secret
+    from index.searching.links import SECRET_FILE, Signer, load_secret
 
     monkeypatch.delenv("ARCHIVIST_LINK_SECRET", raising=False)
     builder = tmp_path / "builder"

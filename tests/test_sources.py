@@ -6,7 +6,7 @@ from pathlib import Path
 
 from index.config import SourceSpec
 from index.records import Article, SourceError
-from index.sources import discover, read_file
+from index.reading.sources import discover, read_file
 
 ROOT = Path(__file__).resolve().parents[1]
 EX = ROOT / "examples" / "archive"

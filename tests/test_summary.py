@@ -5,9 +5,9 @@ import pytest
 
 from conftest import EXAMPLES, run_cli
 from bot.summary import USAGE, summary
-from index import sentences
-from index.sources import url_id
-from index.summarize import MAX_CONSIDERED, summarize
+from index.reading import sentences
+from index.reading.sources import url_id
+from index.searching.summarize import MAX_CONSIDERED, summarize
 
 KARAJ = "Iranian cargo plane crashes into Karaj houses"
 KARAJ_URL = "https://en.wikinews.org/wiki/Iranian_cargo_plane_crashes_into_Karaj_houses"

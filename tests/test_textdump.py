@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from index import textdump
+from index.reading import textdump
 
 ROOT = Path(__file__).resolve().parents[1]
 DUMPS = Path(__file__).parent / "data" / "dumps"

@@ -14,9 +14,9 @@ from bot import web
 from bot.app import create_app
 from bot.state import State, open_state
 from bot.watch import EVENT_TYPE
-from index.build import build
+from index.storing.build import build
 from index.config import parse
-from index.search import Searcher
+from index.searching.search import Searcher
 
 FERRY = ("Ferry Workers Strike Over Harbor Safety\n\nJune 3, 2021\n\n"
          "Ferry workers in Port Halden walked off the job on Thursday, halting crossings for about 9,000 commuters. "

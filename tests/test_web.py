@@ -19,8 +19,8 @@ from bot.app import create_app
 from conftest import extended_index, folder_with, free_port
 from fakeslack import FakeSlack
 from index.config import parse
-from index.links import Signer, load_secret
-from index.search import Searcher
+from index.searching.links import Signer, load_secret
+from index.searching.search import Searcher
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 TOKEN = "test-web-token"

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from index.reader.model import MAX_TOKENS, MODEL_FILE, OnnxReader, batch, passage
-from index.sentences import split
+from index.reading.sentences import split
 
 SEED = 20261201
 EPOCHS = 3
@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from tokenizers import Tokenizer
 
-    from index.embed import Embedder, model_path
+    from index.embedding.embed import Embedder, model_path
 
     t_all = time.time()
     base = Path(model_path("bundled"))

@@ -20,12 +20,14 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from index import extract, safe
+from index.reading import extract
+
+from index.reading import safe
 from index.config import SourceSpec
-from index.extract import ExtractError, Extracted
+from index.reading.extract import ExtractError, Extracted
 from index.records import Article, SourceError
-from index.textdump import find_date
-from index.urls import normalize_url, site_of, web_url
+from index.reading.textdump import find_date
+from index.reading.urls import normalize_url, site_of, web_url
 
 log = logging.getLogger("archivist.sources")
 
@@ -72,7 +74,9 @@ def discover(specs: tuple[SourceSpec, ...], base_dir: Path) -> Iterator[tuple[Pa
         else:
             yield SourceError(safe.path_text(str(root)), "no such file or folder")
             continue
-        inside = folder.resolve() if folder is not None and not spec.follow_symlinks else None
+        # links may not lead out of the source's folder, nor out of its own folder for a file named alone
+        within = root.parent if rank[0] == 2 else folder
+        inside = within.resolve() if within is not None and not spec.follow_symlinks else None
         for path in found:
             if spec.format == "auto" and format_of(path) is None:
                 if rank[0] == 2:

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from index.embed import Embedder
+from index.embedding.embed import Embedder
 
 log = logging.getLogger("archivist.ray")
 

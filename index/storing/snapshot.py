@@ -2,7 +2,7 @@
 other hosts. The database is copied with SQLite's online backup (one read snapshot, while builds and
 bots go on), then the FAISS file that snapshot names; staging left by an unfinished build is dropped.
 A replica points its [index] path at a symlink, and switching the symlink to a new snapshot's folder
-makes its running bot move to it (index/search.py follows the folder).
+makes its running bot move to it (index/searching/search.py follows the folder).
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from index.links import SECRET_FILE, load_secret
-from index.store import DB_NAME, Store, StoreError, manifest_json, private
+from index.searching.links import SECRET_FILE, load_secret
+from index.storing.store import DB_NAME, Store, StoreError, manifest_json, private
 
 ATTEMPTS = 3  # a build that publishes during the copy removes the FAISS file the copy names: copy again
 

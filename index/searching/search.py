@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from index import vectors
+from index.storing import vectors
 from index.config import SearchSettings
-from index.embed import Embedder
-from index.filters import Filters
+from index.embedding.embed import Embedder
+from index.searching.filters import Filters
 from index.reader.model import Reader
 from index.reader.model import load as load_reader
 from index.records import Hit
-from index.store import Store, StoreError, filter_sql
+from index.storing.store import Store, StoreError, filter_sql
 
 log = logging.getLogger("archivist.search")
 

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from index.urls import site_of
+from index.reading.urls import site_of
 
 _FILTER = re.compile(r"(?<!\S)(since|before|site|author):(?:\"([^\"]*)\"|“([^”]*)”|(\S*))", re.I)
 _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")

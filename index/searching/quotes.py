@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index import evidence, sentences
+from index.searching import evidence
+
+from index.reading import sentences
 
 MAX_SENTENCES = 3
 START_PREFERENCE = 0.8  # a window at the sentence's start wins unless a later one holds 1/0.8 as much

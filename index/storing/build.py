@@ -18,12 +18,16 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from index import safe, sources, vectors
-from index.chunk import chunk, embed_text
+from index.reading import safe
+
+from index.reading import sources
+
+from index.storing import vectors
+from index.reading.chunk import chunk, embed_text
 from index.config import Config
-from index.embed import BUNDLED, Embedder, vector_key
+from index.embedding.embed import BUNDLED, Embedder, vector_key
 from index.records import Article, BuildSummary, SourceError
-from index.store import FORMAT_VERSION, Store, manifest_json, now_iso
+from index.storing.store import FORMAT_VERSION, Store, manifest_json, now_iso
 
 log = logging.getLogger("archivist.build")
 
@@ -176,7 +180,7 @@ def build(cfg: Config, *, progress: bool = False, embedder: Embedder | None = No
     new_index = not index_dir.exists()
     encoder, cluster_errors, on_ray = embedder or Embedder.for_index(cfg.index), (), None
     if cfg.build.ray:  # Ray is imported only when asked for
-        from index.ray_embed import RayEmbedder, RayError
+        from index.embedding.ray_embed import RayEmbedder, RayError
 
         encoder = on_ray = RayEmbedder(encoder, cfg.build.ray, cfg.build.ray_workers)
         cluster_errors = (RayError,)

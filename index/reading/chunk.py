@@ -1,7 +1,7 @@
 """Sentence-aware chunks with character offsets into the article text."""
 from __future__ import annotations
 
-from index import sentences
+from index.reading import sentences
 from index.config import ChunkSettings
 from index.records import Chunk
 

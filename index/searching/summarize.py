@@ -12,8 +12,8 @@ import re
 
 import numpy as np
 
-from index import sentences
-from index.embed import Embedder
+from index.reading import sentences
+from index.embedding.embed import Embedder
 
 MAX_CONSIDERED = 30  # long articles: only the first sentences compete (cost stays flat; news leads with the news)
 HEAD_CHARS = 20_000  # ...and they are found in about this much of its start

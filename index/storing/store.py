@@ -412,7 +412,7 @@ class Store:
 
 
 def filter_sql(filters) -> tuple[str, list] | None:
-    """A WHERE clause over `articles` for index.filters.Filters; None when there are none."""
+    """A WHERE clause over `articles` for index.searching.filters.Filters; None when there are none."""
     if not filters:
         return None
     parts, params = [], []

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index import vectors
-from index.store import DB_NAME, FORMAT_VERSION, Store, StoreError, damaged
+from index.storing import vectors
+from index.storing.store import DB_NAME, FORMAT_VERSION, Store, StoreError, damaged
 
 REBUILD = "run `archivist build` to rebuild it from the database"
 START_OVER = "move the index folder away and run `archivist build` to build it again"

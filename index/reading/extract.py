@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index import textdump
-from index.urls import site_of
+from index.reading import textdump
+from index.reading.urls import site_of
 
 
 MIN_ARTICLE_WORDS = 5

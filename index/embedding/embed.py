@@ -1,5 +1,5 @@
 """The sentence encoder: the only module that imports sentence-transformers (lazily), and the door to
-the ONNX Runtime backend (index/onnx_model.py)."""
+the ONNX Runtime backend (index/embedding/onnx_model.py)."""
 from __future__ import annotations
 
 import logging
@@ -105,7 +105,7 @@ class Embedder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub at run time
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
                 if self.backend.startswith("onnx"):
-                    from index import onnx_model
+                    from index.embedding import onnx_model
 
                     quantized = self.backend == "onnx-int8"
                     folder = onnx_model.ensure_export(Path(model_path(self.model_name)), quantized)

@@ -1,0 +1,1 @@
+"""The sentence encoder: ONNX Runtime, sentence-transformers, Ray."""

@@ -1,0 +1,1 @@
+"""Reading an archive: files and records to clean articles, sentences and chunks."""

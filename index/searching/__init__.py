@@ -1,0 +1,1 @@
+"""From a question to passages: retrieval, filters, evidence, quotes, links, summaries."""
