@@ -50,7 +50,7 @@ EVIDENCE_TERMS = 0.5  # topic evidence: cosine + this × the share of the questi
 NEARLY = 0.8  # an unsure first article's second guess joins its first when at least this much as likely
 CLEARLY = 2.0  # an article's further passage comes before later articles when this many times as likely as each
 SECOND_FLOOR = 0.05  # ...and at least this likely to hold the answer (chosen on XQuAD: bench/tune_second.py)
-# the same two on the scale of the reader's probabilities (evidence.READ), chosen on XQuAD's held-out third
+# the same two on the scale of the reader's probabilities (evidence.READ), chosen on the dev sets (tune_second.py)
 READ_CLEARLY = 1.0
 READ_SECOND_FLOOR = 0.02
 PER_ARTICLE = 3  # passages of one article at most
