@@ -26,7 +26,7 @@ from bot.state import open_state
 from bot.watch import Watcher
 from index.config import Config
 from index.embedding.embed import Embedder
-from index.searching.links import Signer, load_secret
+from index.searching.links import index_signer
 from index.searching.search import Searcher
 
 log = logging.getLogger("archivist.bot")
@@ -117,7 +117,7 @@ def create_app(cfg: Config, *, bot_token: str, signing_secret: str | None = None
         client=client, signing_secret=signing_secret or "unused-in-socket-mode",
         request_verification_enabled=signing_secret is not None, process_before_response=False))
     searcher = searcher or Searcher.open(cfg, embedder)
-    signer = Signer(load_secret(cfg.index_dir()), cfg.web.public_url, cfg.web.link_days)
+    signer = index_signer(cfg)
     bot = Bot(cfg, searcher, open_state(cfg), threading.Lock(), signer)
     app.bot = bot  # for the HTTP health check and for tests
     for listeners in (questions, feedback, commands, home):

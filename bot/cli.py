@@ -246,11 +246,11 @@ def _inputs(words: list[str]):
 def signer_for(cfg: Config):
     """Archived-copy links as the bot makes them: only with a [web] public_url."""
     from bot.blocks import NO_LINKS
-    from index.searching.links import Signer, load_secret
+    from index.searching.links import index_signer
 
     if not cfg.web.public_url:
         return NO_LINKS
-    return Signer(load_secret(cfg.index_dir()), cfg.web.public_url, cfg.web.link_days)
+    return index_signer(cfg)
 
 
 def answer_json(a, signer=None) -> dict:
@@ -392,7 +392,7 @@ def cmd_web(cfg: Config, args) -> int:
     from bot import web
     from bot.service import Bot
     from bot.state import open_state
-    from index.searching.links import Signer, load_secret
+    from index.searching.links import index_signer
 
     searcher = open_searcher(cfg)
     if searcher is None:
@@ -402,8 +402,7 @@ def cmd_web(cfg: Config, args) -> int:
         print("warning: ARCHIVIST_WEB_TOKEN is not set and [web] public_search is off: the search pages will "
               "refuse everyone (archived-copy links still open)", file=sys.stderr)
     # the index's own key checks archived-copy links, as the bot's server does (links on the pages are relative)
-    signer = Signer(load_secret(cfg.index_dir()), cfg.web.public_url, cfg.web.link_days)
-    bot = Bot(cfg, searcher, open_state(cfg), threading.Lock(), signer)
+    bot = Bot(cfg, searcher, open_state(cfg), threading.Lock(), index_signer(cfg))
     logging.getLogger("archivist").setLevel(logging.INFO)
     try:
         server = web.server(None, None, args.host, args.port, bot=bot)
@@ -482,26 +481,22 @@ def cmd_chat(cfg: Config, args) -> int:
     return 0
 
 
-def _port(text: str) -> int:
-    """A TCP port for argparse: 1 to 65535 (a wrong one is a usage error, not a traceback or a wrapped port)."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port (1 to 65535)")
-    return port
+def _integer(low: int, high: float, not_a_number: str, out_of_range: str):
+    """An argparse type for a whole number from low to high: a wrong one is a usage error in one line,
+    not a traceback or a value that wraps (a port of 70000 listening on 4464)."""
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(not_a_number.format(repr(text))) from None
+        if not low <= n <= high:
+            raise argparse.ArgumentTypeError(out_of_range.format(n))
+        return n
+    return parse
 
 
-def _count(text: str) -> int:
-    """A number of passages for argparse: 1 or more."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{n}: at least 1 passage")
-    return n
+_port = _integer(1, 65535, "{} is not a port number", "{} is not a port (1 to 65535)")
+_count = _integer(1, float("inf"), "{} is not a number", "{}: at least 1 passage")
 
 
 def main(argv: list[str] | None = None) -> int:

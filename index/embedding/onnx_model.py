@@ -105,15 +105,8 @@ class OnnxEncoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for b in range(0, len(order), batch_size):
             idx = order[b:b + batch_size]
-            width = max(len(encodings[i].ids) for i in idx)
-            ids = np.zeros((len(idx), width), dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            types = np.zeros((len(idx), width), dtype=np.int64)
-            for row, i in enumerate(idx):
-                e = encodings[i]
-                n = len(e.ids)
-                ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+            feed = padded([encodings[i] for i in idx])
+            mask = feed["attention_mask"]
             (hidden,) = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})
             if self.pooling == "cls":
                 pooled = hidden[:, 0]
@@ -123,6 +116,18 @@ class OnnxEncoder:
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[idx] = pooled / np.clip(norms, 1e-12, None)
         return out
+
+
+def padded(encodings) -> dict[str, np.ndarray]:
+    """`tokenizers` encodings as model inputs, padded to the longest of them (not to the maximum)."""
+    width = max(len(e.ids) for e in encodings)
+    ids = np.zeros((len(encodings), width), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    types = np.zeros_like(ids)
+    for row, e in enumerate(encodings):
+        n = len(e.ids)
+        ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
 def ensure_export(model_dir: Path, quantized: bool) -> Path:

@@ -16,6 +16,8 @@ from typing import Protocol
 
 import numpy as np
 
+from index.embedding.onnx_model import padded
+
 BUNDLED = "bundled"
 NONE = "none"
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
@@ -74,22 +76,10 @@ class OnnxReader:
         out = np.zeros(len(passages), dtype=np.float32)
         for b in range(0, len(order), BATCH):
             idx = order[b:b + BATCH]
-            feed = batch([encodings[i] for i in idx])
+            feed = padded([encodings[i] for i in idx])
             (logits,) = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})
             out[idx] = _logit(np.asarray(logits, dtype=np.float32))
         return out
-
-
-def batch(encodings) -> dict[str, np.ndarray]:
-    """Encodings padded to the longest of them (not to the maximum): ids, mask and segment types."""
-    width = max(len(e.ids) for e in encodings)
-    ids = np.zeros((len(encodings), width), dtype=np.int64)
-    mask = np.zeros_like(ids)
-    types = np.zeros_like(ids)
-    for row, e in enumerate(encodings):
-        n = len(e.ids)
-        ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
-    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
 def _logit(logits: np.ndarray) -> np.ndarray:

@@ -34,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.reader.model import MAX_TOKENS, MODEL_FILE, OnnxReader, batch, passage
+from index.embedding.onnx_model import padded
+from index.reader.model import MAX_TOKENS, MODEL_FILE, OnnxReader, passage
 from index.reading.sentences import split
 
 SEED = 20261201
@@ -221,7 +222,7 @@ def train(examples: list[Example], base: Path, tokenizer, epochs: int = EPOCHS, 
         rng.shuffle(batches)
         running = 0.0
         for b in batches:
-            feed = {k: torch.from_numpy(v) for k, v in batch([encodings[i] for i in b]).items()}
+            feed = {k: torch.from_numpy(v) for k, v in padded([encodings[i] for i in b]).items()}
             y = torch.tensor([examples[i].label for i in b], dtype=torch.float32)
             loss = loss_fn(model(**feed)[:, 0], y)
             loss.backward()
@@ -280,7 +281,7 @@ def torch_scores(model, tokenizer, rankings: list[Ranking]) -> list[np.ndarray]:
     with torch.no_grad():
         for r in rankings:
             enc = tokenizer.encode_batch([(r.question, t) for t in r.texts])
-            feed = {k: torch.from_numpy(v) for k, v in batch(enc).items()}
+            feed = {k: torch.from_numpy(v) for k, v in padded(enc).items()}
             out.append(model(**feed)[:, 0].numpy())
     return out
 

@@ -95,6 +95,11 @@ def span_of(span: str) -> tuple[int, int] | None:
 SECRET_FILE = "link-secret"
 
 
+def index_signer(cfg) -> Signer:
+    """The signer of a config's index: its key (load_secret), [web] public_url and link_days."""
+    return Signer(load_secret(cfg.index_dir()), cfg.web.public_url, cfg.web.link_days)
+
+
 def load_secret(index_dir: Path) -> bytes:
     """The signing secret: $ARCHIVIST_LINK_SECRET, else a random one made once and kept beside the
     index, readable by its owner only (so links keep working across restarts and replicas)."""
