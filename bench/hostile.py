@@ -1,11 +1,13 @@
-"""Hostile input, measured as the user meets it: `archivist build` of the sample archive alone and of
-the sample archive next to a folder of every hostile file (tests/hostile_files.py), side by side.
+"""Hostile input, measured as the user meets it: `archivist build` of the sample archive alone, next to
+a folder of every hostile file (tests/hostile_files.py), and next to those and the files that stalled
+parsers (1 MB each: a run of dots, of brackets, of unclosed emphasis, a paragraph of bold words).
 
-For each build: wall time, peak RSS of the build process, error lines, and whether every good article
-is still answerable (`archivist ask --json -` with each article's title finds that article). Then the
-time to extract and chunk 100 KB, 1 MB and 8 MB articles, which must grow linearly.
+For each build: wall time, peak RSS of the build's processes, error lines, and whether every good
+article is still answerable (`archivist ask --json -` with each article's title finds that article).
+Then what `archivist extract` reads of each damaged WARC, and the time to extract and chunk 100 KB,
+1 MB and 8 MB articles, which must grow linearly.
 
-    python bench/hostile.py [--bomb-mb 2048]
+    python bench/hostile.py [--bomb-mb 2048] [--stall-mb 1]
 """
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ _BUILD = hf.PEAK_RSS
 
 def make_hostile(folder: Path, bomb_mb: int) -> None:
     folder.mkdir(parents=True)
+    (folder / "warcs").mkdir()
+    hf.damaged_warcs(folder / "warcs")
     hf.bad_records(folder)
     hf.odd_names(folder)
     hf.bomb_line(folder / "bomb.jsonl.gz", bomb_mb)
@@ -88,17 +92,22 @@ def chunk_times() -> list[tuple[int, float]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bomb-mb", type=int, default=2048, help="size of each gzip bomb's line once expanded")
+    ap.add_argument("--stall-mb", type=float, default=1, help="size of each stall file")
     args = ap.parse_args()
-    print(f"$ python bench/hostile.py --bomb-mb {args.bomb_mb}")
+    print(f"$ python bench/hostile.py --bomb-mb {args.bomb_mb} --stall-mb {args.stall_mb:g}")
     results = {}
     with tempfile.TemporaryDirectory() as d:
-        for name, with_hostile in (("sample", False), ("sample + hostile", True)):
+        for name in ("sample", "sample + hostile", "sample + hostile + stall"):
             work = Path(d) / name.replace(" + ", "-")
             shutil.copytree(EXAMPLES, work / "archive")
             paths = ["archive"]
-            if with_hostile:
+            if "hostile" in name:
                 make_hostile(work / "hostile", args.bomb_mb)
                 paths.append("hostile")
+            if "stall" in name:
+                (work / "stall").mkdir()
+                hf.stall_files(work / "stall", int(args.stall_mb * 2**20))
+                paths.append("stall")
             r = run_build(work, paths)
             titles = sample_titles(work)
             r["answerable"] = f"{answerable(work, titles)}/{len(titles)}"
@@ -109,6 +118,16 @@ def main() -> None:
         s = r["summary"]
         print(f"{name:<20}{r['seconds']:>9.1f}{r['peak_mb']:>13.0f}{r['errors']:>13}{r['tracebacks']:>12}"
               f"{r['returncode']:>6}  {s.get('added', 0):>9}  {r['answerable']}")
+    base = results["sample + hostile"]["seconds"]
+    print(f"\nstall files: the build takes {results['sample + hostile + stall']['seconds'] / base:.2f}x the time "
+          "of the same build without them (target: within 2x)")
+    print("\ndamaged WARC files, as `archivist extract --json` reads them (5 HTML records each, 1 damaged):")
+    with tempfile.TemporaryDirectory() as d:
+        for name in hf.damaged_warcs(Path(d)):
+            out = subprocess.run([sys.executable, "-m", "bot.cli", "extract", "--json", name], cwd=d,
+                                 capture_output=True, text=True, timeout=600)
+            errors = out.stderr.strip().splitlines()
+            print(f"  {name:<24} {len(out.stdout.splitlines())} read  {errors[0] if errors else ''}")
     print("\nextract + chunk one article (must grow linearly):")
     rows = chunk_times()
     for size, seconds in rows:

@@ -24,8 +24,18 @@ def show(text: str) -> None:
     print(safe.for_terminal(text), flush=True)
 
 
+class _OneLine(logging.Formatter):
+    """Each message one printable line, whoever logs it: libraries (trafilatura, warcio) quote archive
+    content as they found it, escape bytes and line breaks included."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return safe.line(super().formatMessage(record))
+
+
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine("%(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
     logging.getLogger("archivist").setLevel(logging.INFO if verbose else logging.WARNING)
     for noisy in ("trafilatura", "htmldate", "sentence_transformers", "transformers", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
@@ -78,29 +88,30 @@ def cmd_build(cfg: Config, args) -> int:
 
 def cmd_extract(cfg: Config, args) -> int:
     from index.reading import sources
+    from index.reading.worker import FileReader
     from index.storing.build import shown_path
     from index.records import SourceError
 
     count = failed = 0
-    max_bytes = cfg.index.max_article_mb * 2**20
-    for name in args.files:
-        spec = sources.spec_for(Path(name), cfg.sources, cfg.base_dir)  # the configured fields, as build reads it
-        for item in sources.discover((spec,), Path.cwd()):
-            if isinstance(item, SourceError):
-                print(f"error: {item}", file=sys.stderr)
-                failed += 1
-                continue
-            path, spec = item
-            for got in sources.read_file(path, spec, shown_path(path, Path.cwd()), max_bytes):
-                if isinstance(got, SourceError):
-                    print(f"error: {got}", file=sys.stderr)
+    with FileReader(cfg.index.max_file_seconds, cfg.index.max_article_mb * 2**20) as reader:
+        for name in args.files:
+            spec = sources.spec_for(Path(name), cfg.sources, cfg.base_dir)  # the configured fields, as build reads it
+            for item in sources.discover((spec,), Path.cwd()):
+                if isinstance(item, SourceError):
+                    print(f"error: {item}", file=sys.stderr)
                     failed += 1
                     continue
-                count += 1
-                if args.json:
-                    print(json.dumps(_article_json(got), ensure_ascii=False))
-                else:
-                    _print_article(got)
+                path, spec = item
+                for got in reader.read(path, spec, shown_path(path, Path.cwd())):
+                    if isinstance(got, SourceError):
+                        print(f"error: {got}", file=sys.stderr)
+                        failed += 1
+                        continue
+                    count += 1
+                    if args.json:
+                        print(json.dumps(_article_json(got), ensure_ascii=False))
+                    else:
+                        _print_article(got)
     return 1 if failed and not count else 0
 
 

@@ -54,6 +54,7 @@ class IndexSettings:
     approximate_above: int = 200_000  # with faiss = "auto", chunks beyond which the index is approximate
     nprobe: int = 48  # inverted lists an approximate search looks in
     max_article_mb: int = 10  # a page, text file or record larger than this is reported and skipped
+    max_file_seconds: float = 30.0  # a file that reads this long without yielding its next article is stopped
     device: str = "auto"  # where the encoder runs: "auto" (CUDA when the backend sees a GPU, else CPU), "cpu", "cuda"
 
 
@@ -195,14 +196,14 @@ def _section(cls: type, raw: Any, name: str) -> Any:
 _AT_MOST = {
     ("search", "top_k"): 20, ("search", "dense_weight"): 1.0, ("search", "keyword_weight"): 1.0,
     ("search", "min_similarity"): 1.0, ("search", "min_answer"): 1.0, ("search", "candidates"): 10_000,
-    ("search", "max_quote_chars"): 2_500, ("index", "max_article_mb"): 1_024, ("index", "batch_size"): 4_096,
+    ("search", "max_quote_chars"): 2_500, ("index", "max_article_mb"): 1_024, ("index", "max_file_seconds"): 86_400, ("index", "batch_size"): 4_096,
     ("summary", "sentences"): 20, ("chunking", "max_words"): 2_000,
     ("watch", "digest"): 10, ("watch", "per_channel"): 1_000, ("watch", "scan"): 200, ("watch", "interval"): 86_400,
 }
 
 
 # floats where 0 means no time at all: a watch pass in a busy loop
-_ABOVE_ZERO = {("watch", "interval")}
+_ABOVE_ZERO = {("watch", "interval"), ("index", "max_file_seconds")}
 
 
 def _source(raw: Any, i: int) -> SourceSpec:

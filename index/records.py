@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from index.reading.safe import name
+from index.reading.safe import line, name
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class SourceError:
 
     def __str__(self) -> str:
         # names come from outside: one line, escaped, whatever they hold
-        return f"{name(self.path)}{name(self.where)}: {self.message}"
+        return f"{name(self.path)}{name(self.where)}: {line(self.message)}"
 
 
 @dataclass(frozen=True)

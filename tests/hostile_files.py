@@ -5,12 +5,15 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 from pathlib import Path
 
-# `archivist ARGS` in a child that prints its peak RSS in KB as the last line of stderr. VmHWM of the
-# process's own memory: getrusage's ru_maxrss would include the parent's RSS from before the exec.
-PEAK_RSS = ("import re, sys; from bot.cli import main; rc = main(sys.argv[1:]); "
-            "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1), file=sys.stderr); "
+# `archivist ARGS` in a child that prints its peak RSS in KB as the last line of stderr: the larger of
+# its own (VmHWM: getrusage's self figure would include the parent's RSS from before the exec) and its
+# children's, where files are read (index.reading.worker).
+PEAK_RSS = ("import re, resource, sys; from bot.cli import main; rc = main(sys.argv[1:]); "
+            "own = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); "
+            "print(max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss), file=sys.stderr); "
             "sys.exit(rc)")
 
 BODY = ("The harbour council met on {day} and voted on the {thing} after a long debate with residents. "
@@ -115,3 +118,41 @@ def long_article(path: Path, size: int) -> None:
     """A text dump of about `size` characters in paragraphs of a few sentences."""
     para = body("long report", times=2) + "\n\n"
     path.write_text("Long report\n\n" + para * (size // len(para) + 1))
+
+
+def stall_files(folder: Path, size: int) -> list[str]:
+    """Small files that made parsers take quadratic time or worse (hours at 1 MB): a text dump ending in
+    a run of dots, Markdown of open brackets and of unclosed emphasis, and a page whose one paragraph
+    holds thousands of bold words. Each holds an article after the hostile part, too."""
+    prose = "Dot run\n\nThe harbour pilots kept a log of every ship. "
+    (folder / "dots.txt").write_text(prose + "." * size + " a.\n")
+    (folder / "brackets.md").write_text("# Bracket run\n\nThe lighthouse keeper wrote daily.\n\n" + "[" * size + "\n")
+    (folder / "emphasis.md").write_text("# Emphasis run\n\nThe tram depot opened early.\n\n" + "_a " * (size // 3) + "\n")
+    (folder / "bold.html").write_bytes(
+        b"<html><head><title>Bold run</title></head><body><article><p>The ferry left at dawn with forty "
+        b"passengers aboard.</p><p>" + b"<b>x</b> " * (size // 9) + b"</p></article></body></html>")
+    return ["dots.txt", "brackets.md", "emphasis.md", "bold.html"]
+
+
+def slow_page(path: Path, paragraphs: int = 40_000) -> None:
+    """A page that is legitimate but slow to extract (about 6 s for 40,000 paragraphs on 2 cores): the
+    time budget's test subject."""
+    path.write_bytes(b"<html><body><article>" + b"<p>The council met on Monday and voted.</p>" * paragraphs
+                     + b"</article></body></html>")
+
+
+def damaged_warcs(folder: Path) -> dict[str, bytes]:
+    """Five good records, and the same with one record damaged in each way the issue found."""
+    recs = [warc_record(f"https://w.example/{i}", page(f"Record {i}"), f"r{i}") for i in range(5)]
+    members = lambda rs: b"".join(gzip.compress(r) for r in rs)  # noqa: E731
+    cases = {"one-member.warc.gz": gzip.compress(b"".join(recs))}
+    for name, value in (("letters", b"abc"), ("negative", b"-5"), ("huge", b"1000000000000000"), ("short", b"10")):
+        bad = re.sub(rb"Content-Length: \d+", b"Content-Length: " + value, recs[1], count=1)
+        cases[f"length-{name}.warc"] = b"".join([recs[0], bad, *recs[2:]])
+        cases[f"length-{name}.warc.gz"] = members([recs[0], bad, *recs[2:]])
+    cut = gzip.compress(recs[1])
+    cases["cut-member.warc.gz"] = gzip.compress(recs[0]) + cut[:len(cut) // 2] + members(recs[2:])
+    cases["stray-bytes.warc"] = recs[0] + b"not a record\r\n" + b"".join(recs[1:])
+    for name, data in cases.items():
+        (folder / name).write_bytes(data)
+    return cases

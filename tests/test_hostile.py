@@ -141,7 +141,8 @@ def test_gzip_bombs_are_read_in_bounded_pieces(tmp_path):
     assert sorted(lines[:-1]) == [
         "error: a/bomb.csv.gz:2: line over the 10 MB limit; skipped",
         "error: a/bomb.jsonl.gz:1: line over the 10 MB limit; skipped",
-        "error: a/bomb.warc.gz: WARC damaged or truncated after 1 HTML records (a header line is over 10 MB)"]
+        "error: a/bomb.warc.gz: WARC damaged: 1 record lost (a header line over 10 MB), reading went on after it; "
+        "1 HTML record read"]
     assert out.returncode == 0
     assert '"added": 3' in out.stdout  # the line after each bomb, and the WARC record before it
     assert peak_mb < 800, peak_mb  # the model and libraries take about 550 MB; a line held whole would add 600+
@@ -154,3 +155,139 @@ def test_warc_without_target_uri_through_the_cli(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
     assert out.stdout.startswith("8 added, 0 updated, 0 unchanged, 0 removed, 1 failed")
+
+
+def test_parsers_are_linear_on_runs_that_were_quadratic():
+    """Each of these took 15 s or more at 20-40 KB (hours at 1 MB); linear, each is milliseconds."""
+    from index.reading import extract, sentences
+
+    cases = {
+        "sentences, 40,000 dots": lambda: sentences.split("Some prose here. " + "." * 40_000 + " a."),
+        "markdown, 40,000 [": lambda: extract.markdown("# T\n\n" + "[" * 40_000),
+        "markdown, _a  x 13,000": lambda: extract.markdown("# T\n\n" + "_a " * 13_000),
+        "html, 16,000 <b> in one <p>": lambda: extract.html(
+            b"<html><body><article><p>" + b"<b>x</b> " * 16_000 + b"</p></article></body></html>"),
+    }
+    extract.html(b"<html><body><article><p>the import of trafilatura is not what is timed</p></article></body></html>")
+    for name, parse in cases.items():
+        t0 = time.perf_counter()
+        parse()
+        assert time.perf_counter() - t0 < 1.5, name
+    # the rewritten patterns still do their work
+    assert sentences.split("It rained... Then the sun came out. Mr. Smith left.") == [(0, 12), (13, 35), (36, 51)]
+    md = extract.markdown("# T\n\nSee [the docs](https://w.org/wiki/Foo_(bar)) and **bold *it*** and _x_ and `c`.\n")
+    assert md.text == "See the docs and bold *it* and x and c."
+    page = extract.html(b"<html><body><article><p>The ferry left.</p><p>" + b"<b>x</b> " * 2_000 + b"</p></article></body></html>")
+    assert page.text == "The ferry left.\n" + " ".join(["x"] * 2_000)
+
+
+def test_stall_files_are_read_fast_and_their_articles_kept(tmp_path, cfg_for, embedder):
+    (tmp_path / "a").mkdir()
+    hf.stall_files(tmp_path / "a", 2**16)  # 64 KB: half an hour before (bench/hostile.py builds them at 1 MB)
+    t0 = time.monotonic()
+    summary = build(cfg_for(tmp_path / "a"), embedder=embedder)
+    assert (summary.added, summary.failed) == (4, 0)
+    assert time.monotonic() - t0 < 30  # embedding the 200 chunks of '_a' and 'x' words is most of it
+    assert sorted(articles(cfg_for(tmp_path / "a"))) == [
+        "Bold run", "Bracket run", "Emphasis run", "The harbour pilots kept a log of every ship. " + "." * 75 + "…"]
+
+
+def test_a_file_over_its_time_budget_is_its_error_and_the_build_goes_on(tmp_path, cfg_for, embedder):
+    """Whatever the parser: a file that yields nothing for [index] max_file_seconds is stopped."""
+    (tmp_path / "a").mkdir()
+    hf.slow_page(tmp_path / "a" / "slow.html")  # about 6 s of trafilatura
+    (tmp_path / "a" / "good.txt").write_text(f"Good story\n\n{hf.body('ferry')}\n")
+    cfg = cfg_for(tmp_path / "a", index={"max_file_seconds": 0.5})
+    t0 = time.monotonic()
+    summary = build(cfg, embedder=embedder)
+    assert summary.errors == ("a/slow.html: stopped: no progress in 0.5 s ([index] max_file_seconds); "
+                              "the rest of the file is not read",)
+    assert (summary.added, summary.failed) == (1, 1)
+    assert time.monotonic() - t0 < 5
+    assert [row[3] for row in articles(cfg).values()] == ["a/good.txt"]
+    # a stopped file is not taken as read: the next build tries it again
+    again = build(cfg, embedder=embedder)
+    assert (again.unchanged, again.failed, again.errors) == (1, 1, summary.errors)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="children from /proc")
+def test_a_reader_process_that_dies_is_that_files_error(tmp_path):
+    """The OOM killer or a segfault in a parser ends the child reading a file: that file's error line,
+    then the next file is read by a new child."""
+    import signal
+    import threading
+
+    from index.config import SourceSpec
+    from index.reading.worker import FileReader
+
+    hf.slow_page(tmp_path / "slow.html")
+    (tmp_path / "good.txt").write_text(f"Good story\n\n{hf.body('ferry')}\n")
+
+    def children() -> set[int]:
+        tasks = f"/proc/{os.getpid()}/task"
+        return {int(pid) for t in os.listdir(tasks) for pid in open(f"{tasks}/{t}/children").read().split()}
+
+    def kill_the_reader():
+        deadline = time.monotonic() + 30
+        while not children() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # inside the slow page
+        for pid in children():
+            os.kill(pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_reader)
+    with FileReader(60, 10 * 2**20) as reader:
+        killer.start()
+        got = list(reader.read(tmp_path / "slow.html", SourceSpec(path=str(tmp_path)), "slow.html"))
+        killer.join()
+        assert [str(e) for e in got] == [
+            "slow.html: its reader process died (killed by SIGKILL); the rest of the file is not read"]
+        good = list(reader.read(tmp_path / "good.txt", SourceSpec(path=str(tmp_path)), "good.txt"))
+        assert [a.source for a in good] == ["good.txt"]
+
+
+def test_a_damaged_warc_record_costs_that_record_and_reading_resumes(tmp_path, capfd):
+    from index.config import SourceSpec
+    from index.reading import sources
+
+    hf.damaged_warcs(tmp_path)
+    got = {}
+    for path in sorted(tmp_path.iterdir()):
+        items = list(sources.read_file(path, SourceSpec(path=str(tmp_path)), path.name, 2**20))
+        got[path.name] = ([a.title for a in items if hasattr(a, "title")], [str(e) for e in items if not hasattr(e, "title")])
+    all_five = [f"Record {i}" for i in range(5)]
+    assert got["one-member.warc.gz"] == (all_five, [])  # a valid gzip stream of a valid WARC: every record
+    lost = lambda name, why: [f"{name}: WARC damaged: 1 record lost ({why}), reading went on after it; "  # noqa: E731
+                              "4 HTML records read"]
+    for gz in ("", ".gz"):
+        assert got[f"length-letters.warc{gz}"] == (all_five[:1] + all_five[2:], lost(f"length-letters.warc{gz}",
+                                                                                       "a Content-Length of 'abc'"))
+        assert got[f"length-negative.warc{gz}"][1] == lost(f"length-negative.warc{gz}", "a Content-Length of '-5'")
+        assert got[f"length-huge.warc{gz}"] == (all_five[:1] + all_five[2:], lost(f"length-huge.warc{gz}",
+                                                                                    "a Content-Length past the next record"))
+        assert got[f"length-short.warc{gz}"][1] == lost(f"length-short.warc{gz}", "a wrong Content-Length")
+    assert got["cut-member.warc.gz"] == (all_five[:1] + all_five[2:], lost("cut-member.warc.gz", "a damaged gzip member"))
+    assert got["stray-bytes.warc"] == (all_five, [
+        "stray-bytes.warc: WARC damaged: 1 record lost (bytes between records), reading went on after it; "
+        "5 HTML records read"])
+    out, err = capfd.readouterr()
+    assert out == err == ""  # warcio's own WARNING lines no longer reach the terminal
+
+
+def test_archive_content_cannot_forge_lines_and_bad_records_are_counted_not_listed(tmp_path):
+    """A CSV header with a line break and escape bytes is quoted on its one line; 1,000 bad records of one
+    WARC are five lines and a count, not 1,000 lines (or 3,000, with warcio's own warnings)."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "forged.csv").write_text('"x\nerror: everything.txt: fake\x1b]0;pwned\x07",title\n1,2\n')
+    (tmp_path / "a" / "many.warc").write_bytes(b"".join(
+        hf.warc_record(None, hf.page(f"Bad {i}"), f"b{i}") for i in range(1_000))
+        + hf.warc_record("https://w.example/good", hf.page("Good record"), "good"))
+    out = run_cli("build", "a", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.splitlines() == [
+        "error: a/forged.csv: no 'text' or 'body' or 'content' or 'article' column "
+        "(columns: x\\nerror: everything.txt: fake\\x1b]0;pwned\\x07, title)",
+        *[f"error: a/many.warc#urn:uuid:b{i}: response record without WARC-Target-URI; skipped" for i in range(5)],
+        "error: a/many.warc: 995 more errors like these in this file",
+    ]
+    assert out.stdout.startswith("1 added, 0 updated, 0 unchanged, 0 removed, 1001 failed")

@@ -30,3 +30,9 @@ def path_text(s: str) -> str:
 def for_terminal(text: str) -> str:
     """Text without control characters (escape sequences, bells, overrides); tabs and newlines stay."""
     return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
+def line(text: str) -> str:
+    """Text as one printable line: line breaks, escape bytes and overrides shown as \\n, \\x1b, \\u202e,
+    so a CSV header or a library's message that holds them cannot forge or drive terminal lines."""
+    return _UNSHOWABLE.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)

@@ -10,6 +10,7 @@ import fnmatch
 import glob
 import gzip
 import hashlib
+import io
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from index.reading import extract
 
-from index.reading import safe
+from index.reading import safe, warc
 from index.config import SourceSpec
 from index.reading.extract import ExtractError, Extracted
 from index.records import Article, SourceError
@@ -35,7 +36,7 @@ Item = Article | SourceError
 
 # Raise when reading or extraction changes what a file yields: the next build then reads every file
 # again instead of trusting unchanged file signatures (only articles whose text changed are re-embedded).
-READER_VERSION = 3
+READER_VERSION = 4
 
 _SUFFIXES = {
     ".html": "html", ".htm": "html", ".xhtml": "html",
@@ -197,91 +198,74 @@ def _read_markdown(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> 
     yield from _single(path, shown, max_bytes, lambda b: extract.markdown(_decode(b)))
 
 
-def _warc_records(f, max_line: int):
-    """warcio's iterator, hardened: a header line longer than `max_line` is an error instead of a read
-    into memory of whatever size, and a response without WARC-Target-URI reaches us (with no URI)
-    instead of failing inside warcio. Both swap attributes warcio sets in __init__ and only reads
-    once iteration starts."""
+def _warc_record(data: bytes):
+    """One record's bytes parsed by warcio (HTTP headers, chunked and compressed bodies). A response
+    without WARC-Target-URI reaches us with no URI instead of failing inside warcio: the loader's check
+    is swapped before iteration starts, when warcio first reads it."""
     from warcio.archiveiterator import ArchiveIterator
-    from warcio.bufferedreaders import DecompressingBufferedReader
     from warcio.recordloader import ArcWarcRecordLoader
-
-    class BoundedReader(DecompressingBufferedReader):
-        def readline(self, length=None):
-            cap = max_line if length is None else min(length, max_line)
-            parts, size = [], 0
-            while size < cap:  # warcio's readline may stop short of the length asked for: ask again
-                piece = super().readline(cap - size)
-                if not piece:
-                    break
-                parts.append(piece)
-                size += len(piece)
-                if piece.endswith(b"\n"):
-                    break
-            line = b"".join(parts)
-            if size >= max_line and not line.endswith(b"\n"):
-                raise _TooLarge(f"a header line is over {max_line / 2**20:.0f} MB")
-            return line
 
     class Loader(ArcWarcRecordLoader):
         def _ensure_target_uri_format(self, rec_headers):
             return super()._ensure_target_uri_format(rec_headers) or ""
 
-    records = ArchiveIterator(f)
-    records.reader = BoundedReader(records.fh, block_size=records.reader.block_size)
+    records = ArchiveIterator(io.BytesIO(data))
     records.loader = Loader(verify_http=False, arc2warc=False)  # ArchiveIterator's own defaults
-    return records
+    return next(iter(records))
 
 
 def _read_warc(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iterator[Item]:
-    from warcio.exceptions import ArchiveLoadFailed
-
-    found = 0
-
-    def damaged(why: str) -> SourceError:
-        return SourceError(shown, f"WARC damaged or truncated after {found} HTML records ({why})")
-
+    damage, found = warc.Damage(), 0
     with open(path, "rb") as f:
+        gzipped = f.read(2) == b"\x1f\x8b"  # by content: one gzip member or many, whatever the name says
+        f.seek(0)
         try:
-            for n, record in enumerate(_warc_records(f, max_bytes)):
-                if record.format != "warc":  # warcio reads anything as old ARC text; we want WARC
-                    yield SourceError(shown, "not a WARC file") if n == 0 else damaged("unexpected data")
-                    return
-                if record.rec_type not in ("response", "resource"):
+            for n, rec in enumerate(warc.records(f, gzipped, max_bytes, damage)):
+                if rec.headers.get("warc-type") not in ("response", "resource"):
                     continue
-                ctype = (record.http_headers.get_header("Content-Type") if record.http_headers
-                         else record.rec_headers.get_header("Content-Type")) or ""
-                status = record.http_headers.get_statuscode() if record.http_headers else "200"
-                rid = (record.rec_headers.get_header("WARC-Record-ID") or f"record-{n + 1}").strip("<>")
-                uri = record.rec_headers.get_header("WARC-Target-URI")
-                if uri is None:
-                    yield SourceError(shown, f"{record.rec_type} record without WARC-Target-URI; skipped", f"#{rid}")
+                rid = rec.headers.get("warc-record-id", f"record-{n + 1}").strip("<>")
+                if rec.too_large:
+                    if b"html" in rec.data.partition(b"\r\n\r\n")[2].partition(b"\r\n\r\n")[0].lower():
+                        yield SourceError(shown, f"record over the {max_bytes / 2**20:.0f} MB limit", f"#{rid}")
                     continue
-                if "html" not in ctype.lower() or status != "200":
-                    continue
-                found += 1
-                payload = record.content_stream().read(max_bytes + 1)
-                if len(payload) > max_bytes:
-                    yield SourceError(shown, f"record over the {max_bytes / 2**20:.0f} MB limit", f"#{rid}")
-                    continue
-                if getattr(record.raw_stream, "limit", 0):  # the record ended before its Content-Length
-                    found -= 1
-                    yield damaged(f"record {rid} is cut short")
-                    return
                 try:  # whatever one record holds costs that record only
+                    record = _warc_record(rec.data)
+                    ctype = (record.http_headers.get_header("Content-Type") if record.http_headers
+                             else record.rec_headers.get_header("Content-Type")) or ""
+                    status = record.http_headers.get_statuscode() if record.http_headers else "200"
+                    uri = record.rec_headers.get_header("WARC-Target-URI")
+                    if uri is None:
+                        yield SourceError(shown, f"{record.rec_type} record without WARC-Target-URI; skipped", f"#{rid}")
+                        continue
+                    if "html" not in ctype.lower() or status != "200":
+                        continue
+                    found += 1
+                    payload = record.content_stream().read(max_bytes + 1)
+                    if len(payload) > max_bytes:
+                        yield SourceError(shown, f"record over the {max_bytes / 2**20:.0f} MB limit", f"#{rid}")
+                        continue
                     yield make_article(extract.html(payload, url=uri), shown, rid, position=found)
                 except ExtractError as e:
                     yield SourceError(shown, str(e), f"#{rid}")
                 except Exception as e:
                     yield SourceError(shown, f"cannot read the record ({_why(e)})", f"#{rid}")
-        except ArchiveLoadFailed as e:
-            yield damaged(_first_line(e)) if found else SourceError(shown, f"not a WARC file ({_first_line(e)})")
+        except warc.NotWarc as e:
+            yield SourceError(shown, f"not a WARC file{f' ({e})' if str(e) else ''}")
             return
-        except (EOFError, zlib.error, gzip.BadGzipFile, ValueError, _TooLarge) as e:
-            yield damaged(_first_line(e) or type(e).__name__)
-            return
-    if found == 0:
+    if damage:
+        yield SourceError(shown, _damage_text(damage, found))
+    elif found == 0:
         yield SourceError(shown, "no HTML response records in the WARC file")
+
+
+def _damage_text(damage: warc.Damage, found: int) -> str:
+    parts = []
+    if damage.lost:
+        parts.append(f"WARC damaged: {damage.lost} record{'s' * (damage.lost != 1)} lost "
+                     f"({'; '.join(damage.reasons[:3])}), reading went on after {'each' if damage.lost > 1 else 'it'}")
+    if damage.cut_short:
+        parts.append(f"{'WARC' if not parts else 'and'} cut short inside {safe.name(damage.cut_short[:80])}")
+    return f"{', '.join(parts)}; {found} HTML record{'s' * (found != 1)} read"
 
 
 def _record_article(row: dict, spec: SourceSpec, shown: str, where: str, position: int) -> Item:
@@ -470,6 +454,8 @@ def url_id(url: str) -> str:
 
 
 def _fallback_title(text: str) -> str:
+    """The first twelve words, and at most 120 characters: one 'word' can be a megabyte of dots."""
     first = text.strip().split("\n", 1)[0]
     words = first.split()
-    return " ".join(words[:12]) + ("…" if len(words) > 12 else "")
+    title = " ".join(words[:12])
+    return title[:120] + ("…" if len(words) > 12 or len(title) > 120 else "")

@@ -24,6 +24,7 @@ from index.reading import sources
 
 from index.storing import vectors
 from index.reading.chunk import chunk, embed_text
+from index.reading.worker import FileReader
 from index.config import Config
 from index.embedding.embed import BUNDLED, Embedder, vector_key
 from index.records import Article, BuildSummary, SourceError
@@ -32,6 +33,7 @@ from index.storing.store import FORMAT_VERSION, Store, manifest_json, now_iso
 log = logging.getLogger("archivist.build")
 
 MANIFEST = "manifest.json"
+ERROR_LINES_PER_FILE = 5  # a file's errors beyond these are one line with their count
 EMBED_GROUP_CHUNKS = 512  # chunks per encoder call (and per staging commit): length-sorted batches pay off
 
 
@@ -109,8 +111,10 @@ class _TextQueue:
 
 
 def _produce(cfg: Config, signatures: dict[str, tuple[int, int]], out: _TextQueue) -> None:
-    """Reader thread: every file's articles and errors, or ("skip", path) for a file unchanged on disk."""
-    max_bytes = cfg.index.max_article_mb * 2**20
+    """Reader thread: every file's articles and errors, then ("read", path, signature) for a file read
+    whole or ("done", ...) for one with errors; ("skip", ...) for a file unchanged on disk.
+    Files are parsed in a child process with a time budget (worker.FileReader)."""
+    reader = FileReader(cfg.index.max_file_seconds, cfg.index.max_article_mb * 2**20)
     try:
         for item in sources.discover(cfg.sources, cfg.base_dir):
             if isinstance(item, SourceError):
@@ -128,14 +132,14 @@ def _produce(cfg: Config, signatures: dict[str, tuple[int, int]], out: _TextQueu
                 out.put(("skip", shown, sig))
                 continue
             ok = True
-            for got in sources.read_file(path, spec, shown, max_bytes):
+            for got in reader.read(path, spec, shown):
                 ok = ok and not isinstance(got, SourceError)
                 out.put(got)
-            if ok:
-                out.put(("read", shown, sig))
+            out.put(("read" if ok else "done", shown, sig))
     except BaseException as e:  # the consumer must hear of it, or it waits forever
         out.put(e)
     finally:
+        reader.close()
         out.put(_DONE)
 
 
@@ -227,7 +231,9 @@ class _Run:
             self.by_source.setdefault(src, []).append(aid)
         self.seen: set[str] = set()
         self.failed_paths: set[str] = set()
-        self.errors: list[str] = []
+        self.errors: list[str] = []  # the lines shown
+        self.errors_in: dict[str, int] = {}  # errors of each file being read
+        self.failures = 0
         # files outside the scope keep their signatures, so the next full build still skips them
         self.stored_files = store.file_signatures()
         self.files = {p: sig for p, sig in self.stored_files.items() if p not in scope}
@@ -295,9 +301,22 @@ class _Run:
         self.bar.advance(len(self.by_source.get(shown, [])))
 
     def failed(self, error: SourceError) -> None:
+        """An error line for each of a file's first ERROR_LINES_PER_FILE errors; the rest are counted and
+        told in one line when the file ends (100,000 bad records are not 100,000 lines)."""
         self.failed_paths.add(error.path)
-        self.errors.append(str(error))
-        self.say(f"error: {error}")
+        self.failures += 1
+        seen = self.errors_in.get(error.path, 0) + 1
+        self.errors_in[error.path] = seen
+        if seen <= ERROR_LINES_PER_FILE:
+            self.errors.append(str(error))
+            self.say(f"error: {error}")
+
+    def file_done(self, shown: str) -> None:
+        more = self.errors_in.pop(shown, 0) - ERROR_LINES_PER_FILE
+        if more > 0:
+            line = f"{safe.name(shown)}: {more} more error{'s' * (more != 1)} like these in this file"
+            self.errors.append(line)
+            self.say(f"error: {line}")
 
     def unseen(self) -> tuple[list[str], list[str]]:
         """(kept, removed): stored articles this build did not meet. Those whose file could not be read
@@ -321,7 +340,7 @@ class _Run:
         encoder = self.embedder.describe() if self.embedded_chunks else ""
         return BuildSummary(
             added=self.added, updated=self.updated, unchanged=self.unchanged, removed=removed,
-            failed=len(self.errors), chunks_embedded=self.embedded_chunks, seconds=time.monotonic() - t0,
+            failed=self.failures, chunks_embedded=self.embedded_chunks, seconds=time.monotonic() - t0,
             errors=tuple(self.errors), duplicates=self.duplicates, encoder=encoder)
 
 
@@ -346,7 +365,9 @@ def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: boo
         elif item[0] == "skip":
             run.skipped(*item[1:])
         else:
-            run.files[item[1]] = item[2]
+            if item[0] == "read":
+                run.files[item[1]] = item[2]
+            run.file_done(item[1])
     reader.join()
 
     kept, removed = run.unseen()
