@@ -158,7 +158,7 @@ class SlackHTTP:
     def __init__(self, app, threads: int):
         import threading
 
-        from bot import web
+        from bot.web import server as web
 
         sys.path.insert(0, str(ROOT / "tests"))
         self.server = web.server(app, SLACK_SECRET, "127.0.0.1", 0, threads=threads)

@@ -28,7 +28,7 @@ QUESTIONS = ["why did IBM quit facial recognition?", "plane crash in Karaj", "Ro
 
 def main() -> int:
 
-    from bot.app import create_app
+    from bot.slack.app import create_app
     from index.storing.build import build
     from index.config import parse
     from index.embedding.embed import Embedder

@@ -45,7 +45,7 @@ def main() -> int:
     ap.add_argument("--watches", type=int, default=100)
     ap.add_argument("--interval", type=float, default=1.0)
     args = ap.parse_args()
-    from bot.app import create_app
+    from bot.slack.app import create_app
     from index.storing.build import build
     from index.config import parse
     from index.embedding.embed import Embedder

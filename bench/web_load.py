@@ -37,8 +37,8 @@ def sample_config(work: Path, embedder):
 
 
 def measure(name: str, index_dir: Path, embedder, clients: int, copies: int, searches: int) -> None:
-    from bot import web
-    from bot.app import create_app
+    from bot.web import server as web
+    from bot.slack.app import create_app
     from index.config import parse
     from index.searching.search import Searcher
 

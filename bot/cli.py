@@ -185,8 +185,8 @@ def cmd_check(cfg: Config, args) -> int:
 def cmd_feedback(cfg: Config, args) -> int:
     import datetime as dt
 
-    from bot.evalset import case, describe
-    from bot.state import open_state, state_url
+    from bot.state.evalset import case, describe
+    from bot.state.state import open_state, state_url
     from index.storing.store import Store
 
     since = args.since or ""
@@ -256,7 +256,7 @@ def _inputs(words: list[str]):
 
 def signer_for(cfg: Config):
     """Archived-copy links as the bot makes them: only with a [web] public_url."""
-    from bot.blocks import NO_LINKS
+    from bot.slack.blocks import NO_LINKS
     from index.searching.links import index_signer
 
     if not cfg.web.public_url:
@@ -265,7 +265,7 @@ def signer_for(cfg: Config):
 
 
 def answer_json(a, signer=None) -> dict:
-    from bot.blocks import NO_LINKS
+    from bot.slack.blocks import NO_LINKS
     from index.searching.links import text_fragment
 
     signer = signer or NO_LINKS
@@ -301,7 +301,7 @@ def cmd_ask(cfg: Config, args) -> int:
     from dataclasses import replace as dc_replace
 
     from bot.answer import answer, replay
-    from bot.blocks import answer_blocks, to_text
+    from bot.slack.blocks import answer_blocks, to_text
     from index.records import ERROR, Answer
 
     searcher = open_searcher(cfg)
@@ -341,7 +341,7 @@ def summary_json(r, signer=None) -> dict:
 
 
 def cmd_summarize(cfg: Config, args) -> int:
-    from bot.blocks import summary_blocks, to_text
+    from bot.slack.blocks import summary_blocks, to_text
     from bot.summary import summary
     from index.records import SummaryReply
 
@@ -365,8 +365,8 @@ def cmd_summarize(cfg: Config, args) -> int:
 
 
 def cmd_serve(cfg: Config, args) -> int:
-    from bot import app as slack
-    from bot import web
+    from bot.slack import app as slack
+    from bot.web import server as web
 
     try:
         if args.http:
@@ -400,9 +400,9 @@ def cmd_web(cfg: Config, args) -> int:
     """The archive's pages alone (search, summaries, archived copies), with no Slack tokens or Slack."""
     import threading
 
-    from bot import web
+    from bot.web import server as web
     from bot.service import Bot
-    from bot.state import open_state
+    from bot.state.state import open_state
     from index.searching.links import index_signer
 
     searcher = open_searcher(cfg)
@@ -436,7 +436,7 @@ def cmd_chat(cfg: Config, args) -> int:
     """The bot's replies in the terminal: same answers, same blocks, rendered as text. Like a Slack
     thread, each question is read with the conversation's earlier ones until `new` or an empty line."""
     from bot.answer import answer
-    from bot.blocks import answer_blocks, summary_blocks, to_text
+    from bot.slack.blocks import answer_blocks, summary_blocks, to_text
     from bot.summary import summary
     from index.records import Thread
 

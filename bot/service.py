@@ -12,9 +12,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.answer import answer
-from bot.blocks import answer_blocks
+from bot.slack.blocks import answer_blocks
 from bot.summary import summary
-from bot.state import State
+from bot.state.state import State
 from index.config import Config
 from index.searching.links import Signer
 from index.records import ERROR, Answer, SummaryReply

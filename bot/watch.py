@@ -2,7 +2,7 @@
 its channel, once each, by the running bot (the build never talks to Slack).
 
 Exactly once, across restarts, replicas and crashes: a watch's news of one generation is claimed with a
-lease (bot/state.py); before posting, the claim notes a marker and the articles it will post, and the
+lease (bot/state/state.py); before posting, the claim notes a marker and the articles it will post, and the
 post carries that marker as message metadata; when the post is in Slack, its articles are remembered
 as posted in the same transaction that marks the claim done. A process that takes over a claim whose
 holder died looks for the marker in the channel's recent messages first, so a post that reached Slack
@@ -19,8 +19,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.answer import LIKELY_QUOTE
 from bot.service import Bot
-from bot.state import Run, Watch
-from bot.views import watch_blocks
+from bot.state.state import Run, Watch
+from bot.slack.views import watch_blocks
 from index.searching import filters as filtermod
 from index.searching.filters import FilterError
 from index.records import ERROR, NOTHING, Passage

@@ -25,8 +25,8 @@ def main() -> None:
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
-    from bot import web
-    from bot.app import create_app
+    from bot.web import server as web
+    from bot.slack.app import create_app
     from fakeslack import FakeSlack
     from index.storing.build import build
     from index.config import load, parse

@@ -322,7 +322,7 @@ def test_chat_keeps_the_thread_until_a_new_conversation(sample_index):
 
 
 def test_the_three_states_render_differently():
-    from bot.blocks import answer_blocks, to_text
+    from bot.slack.blocks import answer_blocks, to_text
     from index.records import Answer, Closest, Passage
 
     p = Passage(article_id="a1", title="Council approves Harbor Bridge", url="https://news.example.com/b",

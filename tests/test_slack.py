@@ -15,8 +15,8 @@ import pytest
 
 from conftest import extended_index, folder_with, free_port, run_cli
 from fakeslack import BOT_USER, TEAM, FakeSlack, SocketModeServer, signed
-from bot import web
-from bot.app import TOKEN_HELP, create_app
+from bot.web import server as web
+from bot.slack.app import TOKEN_HELP, create_app
 from index.storing.build import build
 from index.config import parse
 from index.searching.search import Searcher
@@ -820,7 +820,7 @@ def test_serve_checks_token_shapes_at_start():
 def test_slack_unreachable_at_start_is_retried_then_one_clear_line(slack_env, monkeypatch, caplog):
     import socket
 
-    from bot import app as slack
+    from bot.slack import app as slack
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))

@@ -15,8 +15,8 @@ import pytest
 
 from conftest import free_port
 from fakeslack import BOT_USER, TEAM, FakeSlack, signed
-from bot.state import State, open_state
-from bot.statedb import PostgresDb, SqliteDb, StateError
+from bot.state.state import State, open_state
+from bot.state.db import PostgresDb, SqliteDb, StateError
 from index.config import ConfigError, parse
 
 
@@ -150,7 +150,7 @@ def test_state_url_is_checked_and_unreachable_postgres_is_one_clear_line(tmp_pat
 
 
 def test_the_environment_state_url_wins_over_the_file(tmp_path, monkeypatch):
-    from bot.state import state_url
+    from bot.state.state import state_url
 
     cfg = parse({"state": {"url": "postgresql://archivist@file-host/x"}}, tmp_path)
     monkeypatch.delenv("ARCHIVIST_STATE_URL", raising=False)

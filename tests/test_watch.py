@@ -10,9 +10,9 @@ import pytest
 from conftest import extended_index, folder_with, free_port
 from fakeslack import FakeSlack
 from test_slack import SECRET, archivist, settle
-from bot import web
-from bot.app import create_app
-from bot.state import State, open_state
+from bot.web import server as web
+from bot.slack.app import create_app
+from bot.state.state import State, open_state
 from bot.watch import EVENT_TYPE
 from index.storing.build import build
 from index.config import parse

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import web
-from bot.app import create_app
+from bot.web import server as web
+from bot.slack.app import create_app
 from conftest import extended_index, folder_with, free_port
 from fakeslack import FakeSlack
 from index.config import parse

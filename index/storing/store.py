@@ -1,7 +1,7 @@
 """SQLite, the index's source of truth: articles, chunks with float32 vectors, FTS5, build state.
 
 The only module that writes the archive's SQL (the bot keeps its own tables in the same file, written by
-bot/state.py). Readers see the last published state: a build stages its
+bot/state/state.py). Readers see the last published state: a build stages its
 embeddings in their own tables (committed as it goes, so a killed build loses no work) and moves
 them into the live tables in one transaction at the end.
 """

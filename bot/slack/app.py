@@ -1,9 +1,9 @@
 """The Slack bot: the Bolt `App` (built only here), its tokens, and Socket Mode. The listeners live in
-bot/questions.py, bot/feedback.py, bot/commands.py and bot/home.py; watched topics in bot/watch.py;
-the HTTP side in bot/web.py.
+bot/slack/questions.py, bot/slack/feedback.py, bot/slack/commands.py and bot/slack/home.py; watched topics in bot/watch.py;
+the HTTP side in bot/web/server.py.
 
 Every request is acknowledged at once and worked on after the acknowledgement. Each question is
-answered exactly once (the ledger in bot/state.py), and every question ends in a visible reply: the
+answered exactly once (the ledger in bot/state/state.py), and every question ends in a visible reply: the
 answer, "nothing in the archive", or an apology with an error id that is also logged.
 """
 from __future__ import annotations
@@ -20,9 +20,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, RateLimitErrorRetryHandler,
                                                    ServerErrorRetryHandler)
 
-from bot import commands, feedback, home, questions
+from bot.slack import commands, feedback, home, questions
 from bot.service import Bot
-from bot.state import open_state
+from bot.state.state import open_state
 from bot.watch import Watcher
 from index.config import Config
 from index.embedding.embed import Embedder

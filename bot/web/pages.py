@@ -1,4 +1,4 @@
-"""The archive on the web as HTML: records in, page text out. Pure functions; `bot/web.py` serves them.
+"""The archive on the web as HTML: records in, page text out. Pure functions; `bot/web/server.py` serves them.
 
 Server-rendered, one small stylesheet inline, no script and nothing from another host. Everything
 from the archive or the visitor goes through `html.escape`, and the pages are sent with a

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlencode
 from slack_bolt import App
 from slack_sdk.signature import SignatureVerifier
 
-from bot import pages
+from bot.web import pages
 from index.searching.links import span_of
 
 log = logging.getLogger("archivist.bot")

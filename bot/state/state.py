@@ -1,7 +1,7 @@
 """The bot's own state: which Slack events are answered (so a retry, a restart or a second replica
 never answers twice), the threads it answered and their turns, the questions asked (for the Home tab),
 feedback with its verdicts, and watched topics with what each has posted. Kept in the index's SQLite
-beside the archive, or in PostgreSQL (`[state] url`) for replicas on several hosts; bot/statedb.py is
+beside the archive, or in PostgreSQL (`[state] url`) for replicas on several hosts; bot/state/db.py is
 the edge to either. The only module that writes the bot's SQL.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from bot.statedb import PostgresDb, SqliteDb, StateError
+from bot.state.db import PostgresDb, SqliteDb, StateError
 from index.records import MAX_THREAD_ARTICLES, Thread
 from index.storing.store import now_iso
 
@@ -106,7 +106,7 @@ class Feedback:
 
 
 class State:
-    """The bot's state, in a SqliteDb or a PostgresDb (bot/statedb.py): the same SQL and the same
+    """The bot's state, in a SqliteDb or a PostgresDb (bot/state/db.py): the same SQL and the same
     semantics on both. Every method is one short transaction; safe across threads of one process and
     across processes (replicas) sharing the database."""
 

@@ -8,7 +8,7 @@ import logging
 from slack_bolt import App
 
 from bot.service import Bot
-from bot.views import HomeData, home_view
+from bot.slack.views import HomeData, home_view
 
 log = logging.getLogger("archivist.bot")
 

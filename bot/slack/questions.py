@@ -8,7 +8,7 @@ import logging
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.blocks import answer_blocks, escape
+from bot.slack.blocks import answer_blocks, escape
 from bot.service import NOT_ENABLED, Bot, error_blocks, react
 
 log = logging.getLogger("archivist.bot")

@@ -7,9 +7,9 @@ import re
 
 from slack_bolt import App
 
-from bot.blocks import escape, summary_blocks
+from bot.slack.blocks import escape, summary_blocks
 from bot.service import NOT_ENABLED, Bot, error_blocks
-from bot.views import watches_text
+from bot.slack.views import watches_text
 from index.searching import filters as filtermod
 from index.searching.filters import FilterError
 

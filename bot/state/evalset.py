@@ -3,7 +3,7 @@ quote's article, title and text), its status and the verdict. `archivist feedbac
 as JSON lines; `bench/answers.py --replay FILE` asks the questions again and says what changed."""
 from __future__ import annotations
 
-from bot.state import VERDICTS, Feedback
+from bot.state.state import VERDICTS, Feedback
 
 
 def case(f: Feedback) -> dict:

@@ -1,4 +1,4 @@
-"""Answer and summary records -> Slack Block Kit. Pure functions; with bot/views.py (Home tab, modal,
+"""Answer and summary records -> Slack Block Kit. Pure functions; with bot/slack/views.py (Home tab, modal,
 watch posts), the only place Slack JSON is built.
 
 Everything from the archive or the user is escaped (&, <, >), so archived text can never ping

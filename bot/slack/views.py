@@ -1,12 +1,12 @@
 """The Home tab, the feedback modal and watch posts as Slack Block Kit. Pure functions, escaped like
-bot/blocks.py and kept inside Slack's limits (100 blocks a view, 3,000 characters a section)."""
+bot/slack/blocks.py and kept inside Slack's limits (100 blocks a view, 3,000 characters a section)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.blocks import (MAX_BLOCKS, NO_LINKS, _byline, _clip, _context, _fallback, _quote_lines, _section, escape,
+from bot.slack.blocks import (MAX_BLOCKS, NO_LINKS, _byline, _clip, _context, _fallback, _quote_lines, _section, escape,
                         source_links)
-from bot.state import VERDICTS, Feedback, Watch
+from bot.state.state import VERDICTS, Feedback, Watch
 from index.searching.links import Signer
 from index.records import Passage
 

@@ -10,8 +10,8 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from bot.service import Bot
-from bot.state import VERDICTS
-from bot.views import feedback_modal
+from bot.state.state import VERDICTS
+from bot.slack.views import feedback_modal
 
 log = logging.getLogger("archivist.bot")
 

@@ -1,0 +1,1 @@
+"""The Slack side: the Bolt app, its listeners, and Block Kit rendering."""
