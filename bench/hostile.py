@@ -4,8 +4,10 @@ parsers (1 MB each: a run of dots, of brackets, of unclosed emphasis, a paragrap
 
 For each build: wall time, peak RSS of the build's processes, error lines, and whether every good
 article is still answerable (`archivist ask --json -` with each article's title finds that article).
-Then what `archivist extract` reads of each damaged WARC, and the time to extract and chunk 100 KB,
-1 MB and 8 MB articles, which must grow linearly.
+Then what `archivist extract` reads of each damaged WARC; the server (the Slack app over HTTP, as
+`archivist serve --http` runs it, with a local fake of Slack) idle, under 1,100 connections trickling a
+byte a second, and under 60 clients of the search page: the time /healthz and a signed event take;
+and the time to extract and chunk 100 KB, 1 MB and 8 MB articles, which must grow linearly.
 
     python bench/hostile.py [--bomb-mb 2048] [--stall-mb 1]
 """
@@ -20,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT
+from common import ROOT, SlackHTTP, median, pct
 
 sys.path.insert(0, str(ROOT / "tests"))
 import hostile_files as hf  # noqa: E402
@@ -89,6 +91,83 @@ def chunk_times() -> list[tuple[int, float]]:
     return rows
 
 
+def server_figures(work: Path) -> dict[str, dict]:
+    """/healthz and signed events against the sample index's server: idle, under slow-loris, with busy pages."""
+    import itertools
+    import threading
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fakeslack import FakeSlack
+
+    from bot.slack.app import create_app
+    from index.config import parse
+    from index.embedding.embed import Embedder
+    from index.searching.search import Searcher
+
+    import logging
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is N", for each request
+    fake = FakeSlack()
+    cfg = parse({"index": {"path": str(work / "archive-index")}, "slack": {"api_base_url": fake.api_url},
+                 "web": {"search": True, "public_search": True}}, work)
+    app = create_app(cfg, bot_token="xoxb-bench", signing_secret="bench-secret", watch=False,
+                     searcher=Searcher.open(cfg, Embedder.for_index(cfg.index)))
+    slack = SlackHTTP(app, threads=16)
+    base = slack.url.removesuffix("/slack/events")
+    ids = itertools.count()
+
+    def probe() -> list[float]:
+        took = []
+        for _ in range(20):
+            t0 = time.monotonic()
+            with urllib.request.urlopen(base + "/healthz", timeout=30) as r:
+                r.read()
+            took.append(time.monotonic() - t0)
+            t0 = time.monotonic()
+            slack.event({"type": "app_home_opened", "user": "UHUMAN", "channel": "D1", "tab": "home"}, f"Ev{next(ids)}")
+            took.append(time.monotonic() - t0)
+            time.sleep(0.1)
+        return took
+
+    def row(took: list[float], pages: str = "") -> dict:
+        ms = [t * 1000 for t in took]
+        return {"p50": median(ms), "p99": pct(ms, 99), "max": max(ms), "pages": pages}
+
+    rows = {"idle": row(probe())}
+    host, port = base.removeprefix("http://").split(":")
+    with hf.trickling(host, int(port)):
+        rows["1,100 trickling connections"] = row(probe())
+
+    stop, statuses, page_ms = threading.Event(), [], []
+
+    def search(i):
+        while not stop.is_set():
+            t0 = time.monotonic()
+            try:
+                with urllib.request.urlopen(base + "/search?" + urllib.parse.urlencode({"q": f"council vote {i}"}),
+                                            timeout=60) as r:
+                    r.read()
+                    statuses.append(r.status)
+                    page_ms.append((time.monotonic() - t0) * 1000)
+            except urllib.error.HTTPError as e:
+                statuses.append(e.code)
+
+    with ThreadPoolExecutor(60) as pool:
+        for i in range(60):
+            pool.submit(search, i)
+        time.sleep(2)
+        took = probe()
+        stop.set()
+    rows["60 clients searching"] = row(took, f"{statuses.count(200)} answered (p50 {median(page_ms):.0f} ms), "
+                                             f"{statuses.count(503)} told 503 busy")
+    slack.close()
+    fake.close()
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bomb-mb", type=int, default=2048, help="size of each gzip bomb's line once expanded")
@@ -96,38 +175,49 @@ def main() -> None:
     args = ap.parse_args()
     print(f"$ python bench/hostile.py --bomb-mb {args.bomb_mb} --stall-mb {args.stall_mb:g}")
     results = {}
-    with tempfile.TemporaryDirectory() as d:
-        for name in ("sample", "sample + hostile", "sample + hostile + stall"):
-            work = Path(d) / name.replace(" + ", "-")
-            shutil.copytree(EXAMPLES, work / "archive")
-            paths = ["archive"]
-            if "hostile" in name:
-                make_hostile(work / "hostile", args.bomb_mb)
-                paths.append("hostile")
-            if "stall" in name:
-                (work / "stall").mkdir()
-                hf.stall_files(work / "stall", int(args.stall_mb * 2**20))
-                paths.append("stall")
-            r = run_build(work, paths)
-            titles = sample_titles(work)
-            r["answerable"] = f"{answerable(work, titles)}/{len(titles)}"
-            results[name] = r
-    print(f"\n{'build of':<20}{'seconds':>9}{'peak RSS MB':>13}{'error lines':>13}{'tracebacks':>12}"
+    d = tempfile.mkdtemp()
+    try:
+        report(args, d, results)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def report(args, d: str, results: dict) -> None:
+    for name in ("sample", "sample + hostile", "sample + hostile + stall"):
+        work = Path(d) / name.replace(" + ", "-")
+        shutil.copytree(EXAMPLES, work / "archive")
+        paths = ["archive"]
+        if "hostile" in name:
+            make_hostile(work / "hostile", args.bomb_mb)
+            paths.append("hostile")
+        if "stall" in name:
+            (work / "stall").mkdir()
+            hf.stall_files(work / "stall", int(args.stall_mb * 2**20))
+            paths.append("stall")
+        r = run_build(work, paths)
+        titles = sample_titles(work)
+        r["answerable"] = f"{answerable(work, titles)}/{len(titles)}"
+        results[name] = r
+    print(f"\n{'build of':<26}{'seconds':>9}{'peak RSS MB':>13}{'error lines':>13}{'tracebacks':>12}"
           f"{'exit':>6}  {'articles':>9}  good articles answerable")
     for name, r in results.items():
         s = r["summary"]
-        print(f"{name:<20}{r['seconds']:>9.1f}{r['peak_mb']:>13.0f}{r['errors']:>13}{r['tracebacks']:>12}"
+        print(f"{name:<26}{r['seconds']:>9.1f}{r['peak_mb']:>13.0f}{r['errors']:>13}{r['tracebacks']:>12}"
               f"{r['returncode']:>6}  {s.get('added', 0):>9}  {r['answerable']}")
     base = results["sample + hostile"]["seconds"]
     print(f"\nstall files: the build takes {results['sample + hostile + stall']['seconds'] / base:.2f}x the time "
           "of the same build without them (target: within 2x)")
     print("\ndamaged WARC files, as `archivist extract --json` reads them (5 HTML records each, 1 damaged):")
-    with tempfile.TemporaryDirectory() as d:
-        for name in hf.damaged_warcs(Path(d)):
-            out = subprocess.run([sys.executable, "-m", "bot.cli", "extract", "--json", name], cwd=d,
+    with tempfile.TemporaryDirectory() as warcs:
+        for name in hf.damaged_warcs(Path(warcs)):
+            out = subprocess.run([sys.executable, "-m", "bot.cli", "extract", "--json", name], cwd=warcs,
                                  capture_output=True, text=True, timeout=600)
             errors = out.stderr.strip().splitlines()
             print(f"  {name:<24} {len(out.stdout.splitlines())} read  {errors[0] if errors else ''}")
+    print("\nthe server: time for /healthz and for a signed Slack event to be answered (ms), 20 of each")
+    print(f"{'':<36}{'p50':>7}{'p99':>7}{'max':>7}  pages")
+    for name, row in server_figures(Path(d) / "sample").items():
+        print(f"  {name:<34}{row['p50']:>7.0f}{row['p99']:>7.0f}{row['max']:>7.0f}  {row['pages']}")
     print("\nextract + chunk one article (must grow linearly):")
     rows = chunk_times()
     for size, seconds in rows:

@@ -44,8 +44,8 @@ def _setup_logging(verbose: bool) -> None:
 def cmd_build(cfg: Config, args) -> int:
     import glob
 
+    from index.reading import sources
     from index.storing.build import BuildError, build, shown_path
-    from index.reading.sources import folder_of
 
     scope = None
     if args.sources:
@@ -53,9 +53,11 @@ def cmd_build(cfg: Config, args) -> int:
         if missing:
             print(f"error: no such file or folder: {safe.name(missing[0])}", file=sys.stderr)
             return 2
-        cfg = configmod.with_sources(cfg, args.sources)
+        # each read as the build of the config reads it: the configured format, fields and site of what holds it
+        cfg = replace(cfg, sources=tuple(sources.spec_for(Path(s).absolute(), cfg.sources, cfg.base_dir)
+                                         for s in args.sources))
         if not args.prune:  # only what was named is answered for; the rest of the index stays
-            scope = tuple(shown_path(folder_of(Path(s.path)), cfg.base_dir) for s in cfg.sources)
+            scope = tuple(shown_path(sources.folder_of(Path(s.path)), cfg.base_dir) for s in cfg.sources)
     elif args.prune:
         print("error: --prune goes with the paths to build; a build of the configured sources always prunes",
               file=sys.stderr)
@@ -610,7 +612,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: config: {e}", file=sys.stderr)
         return 2
-    from index.storing.store import DB_NAME, StoreError, damaged
+    from index.storing.store import DB_NAME, StoreError, damaged, disk_full
 
     try:
         return args.func(cfg, args)
@@ -622,7 +624,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except sqlite3.DatabaseError as e:  # damage SQLite meets only when it reads that far into the file
-        print(f"error: {damaged(cfg.index_dir() / DB_NAME, e)}", file=sys.stderr)
+        if disk_full(e):  # not damage: nothing needs rebuilding once there is room
+            print(f"error: the disk holding {cfg.index_dir()} is full ({e}); free some space and try again",
+                  file=sys.stderr)
+        else:
+            print(f"error: {damaged(cfg.index_dir() / DB_NAME, e)}", file=sys.stderr)
         return 1
 
 

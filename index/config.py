@@ -326,8 +326,3 @@ def load(path: str | None = None) -> Config:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"{p}: {e}") from None
     return parse(data, p.resolve().parent)
-
-
-def with_sources(cfg: Config, paths: list[str]) -> Config:
-    """Sources given on the command line replace the configured ones (relative to the cwd)."""
-    return replace(cfg, sources=tuple(SourceSpec(path=str(Path(p).resolve())) for p in paths))

@@ -2,10 +2,13 @@
 bench/hostile.py feed the build. Each maker writes its files into a folder and says what it wrote."""
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
 import re
+import socket
+import threading
 from pathlib import Path
 
 # `archivist ARGS` in a child that prints its peak RSS in KB as the last line of stderr: the larger of
@@ -156,3 +159,36 @@ def damaged_warcs(folder: Path) -> dict[str, bytes]:
     for name, data in cases.items():
         (folder / name).write_bytes(data)
     return cases
+
+
+@contextlib.contextmanager
+def trickling(host: str, port: int, count: int = 1_100):
+    """`count` connections each sending a request's start and then a byte a second (slow-loris);
+    yields the sockets still open after connecting (a guarded server pushes some out at once)."""
+    slow = []
+    for _ in range(count):
+        try:
+            sock = socket.create_connection((host, port), timeout=5)
+            sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            slow.append(sock)
+        except OSError:
+            pass
+    stop = threading.Event()
+
+    def trickle():
+        while not stop.wait(1):
+            for sock in slow:
+                try:
+                    sock.send(b"a")
+                except OSError:
+                    pass
+
+    trickler = threading.Thread(target=trickle, daemon=True)
+    trickler.start()
+    try:
+        yield slow
+    finally:
+        stop.set()
+        trickler.join()  # before the sockets close: a send to a closed number could reach whoever reuses it
+        for sock in slow:
+            sock.close()

@@ -249,3 +249,39 @@ def test_cli_extract_json(archive):
     assert doc["published"] == "2020-06-09"
     assert doc["source"].endswith("ibm-facial-recognition.txt")
     assert set(doc) == {"article_id", "source", "title", "url", "published", "author", "site", "text"}
+
+
+def test_a_changed_site_re_reads_its_source_and_a_path_typed_otherwise_is_the_same_source(tmp_path, embedder):
+    """A config change that alters records (site, fields, format) reads the files again though none
+    changed on disk; the same files named relatively, absolutely, with ./ and /, through a link, one by
+    one or from the command line are the same source: nothing re-read is re-embedded."""
+    from index.config import parse
+
+    (tmp_path / "arch").mkdir()
+    for name, thing in (("one", "harbour bridge"), ("two", "night ferry")):
+        (tmp_path / "arch" / f"{name}.txt").write_text(f"Story about the {thing}\n\nThe {thing} opened on Monday "
+                                                       "after a long debate in the council.\n")
+
+    def built(source: dict, **kw):
+        return build(parse({"index": {"path": str(tmp_path / "idx")}, "sources": [source]}, tmp_path),
+                     embedder=embedder, **kw)
+
+    def sites():
+        db = sqlite3.connect(tmp_path / "idx" / DB_NAME)
+        return sorted(r[0] for r in db.execute("SELECT site FROM articles"))
+
+    assert built({"path": "arch"}).added == 2
+    s = built({"path": "arch", "site": "ksl.com"})
+    assert (s.updated, s.unchanged) == (2, 0) and sites() == ["ksl.com", "ksl.com"]
+    assert built({"path": "arch", "site": "ksl.com"}).unchanged == 2  # and then it is known again
+    (tmp_path / "link").symlink_to(tmp_path / "arch")
+    for typed in (str(tmp_path / "arch"), "./arch/", "arch//", str(tmp_path / "link")):
+        s = built({"path": typed, "site": "ksl.com"})
+        assert (s.added, s.updated, s.removed, s.unchanged, s.chunks_embedded) == (0, 0, 0, 2, 0), typed
+    # the command line's paths are read with the configured entry that holds them
+    (tmp_path / "config.toml").write_text('[index]\npath = "idx"\n\n[[sources]]\npath = "arch"\nsite = "ksl.com"\n')
+    out = run_cli("build", "--json", str(tmp_path / "arch" / "one.txt"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert (doc["updated"], doc["unchanged"], doc["chunks_embedded"], doc["sources"]) == (0, 1, 0, ["arch/one.txt"])
+    assert sites() == ["ksl.com", "ksl.com"]

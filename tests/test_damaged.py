@@ -102,3 +102,76 @@ def test_check_finds_tables_out_of_step_and_a_stale_manifest(small_index):
         "the keyword index has 2 rows for 3 chunks; move the index folder away and run `archivist build` to build "
         "it again",
         "manifest.json disagrees with the database on articles; run `archivist build` to write it"]
+
+
+def test_a_vector_file_of_other_chunk_ids_is_flagged_by_check_and_repaired_by_build(small_index):
+    """Same count, other ids (an older build's file put back): `check` flags it and `build` repairs it,
+    where it used to say '0 added' and leave `check` failing."""
+    import faiss
+    import numpy as np
+
+    path = faiss_file(small_index)
+    index = faiss.read_index(str(path))
+    vecs = np.vstack([index.index.reconstruct(i) for i in range(index.ntotal)])
+    other = faiss.IndexIDMap(faiss.IndexFlatIP(index.d))
+    other.add_with_ids(vecs, faiss.vector_to_array(index.id_map) + 1_000)
+    faiss.write_index(other, str(path))
+    check = run_cli("check", cwd=small_index)
+    assert check.returncode == 1
+    assert (f"problem: the vector file {path.name} holds other chunk ids than the database; run `archivist build` "
+            "to rebuild it from the database") in check.stdout.splitlines()
+    build = no_traceback(run_cli("build", "--json", cwd=small_index))
+    assert build.stderr.strip() == (f"warning: the vector file {path.name} holds other chunk ids than the database; "
+                                    "rebuilding it from the database (nothing is embedded again)")
+    assert json.loads(build.stdout)["chunks_embedded"] == 0
+    assert run_cli("check", cwd=small_index).returncode == 0
+
+
+def test_a_damaged_page_fails_the_build_even_when_no_file_changed(small_index):
+    db = small_index / "idx" / "archive.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size, pages = conn.execute("PRAGMA page_size").fetchone()[0], conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+    with open(db, "r+b") as f:  # a page in the middle, its header and cells overwritten
+        f.seek(page_size * (pages // 2))
+        f.write(b"\xa5" * page_size)
+    out = no_traceback(run_cli("build", cwd=small_index))
+    assert out.returncode == 1
+    [line] = out.stderr.splitlines()
+    assert line.startswith(f"error: the database {db} is damaged (") and line.endswith(
+        "); run `archivist check` for details, or move the index folder away and run `archivist build` to build it again")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+def test_a_full_disk_is_said_plainly_and_the_published_index_kept(small_index, small_disk):
+    """Not 'the database is damaged, rebuild it' (a full re-embed for nothing): the disk is full."""
+    import subprocess
+
+    (small_index / "config.toml").write_text(f'[index]\npath = "{small_disk}/idx"\n\n[[sources]]\npath = "a"\n')
+    assert run_cli("build", cwd=small_index).returncode == 0
+    hf.long_article(small_index / "a" / "report.txt", 400_000)  # its 646 chunks' vectors do not fit in 1 MB
+    out = no_traceback(run_cli("build", cwd=small_index))
+    assert out.returncode == 1
+    [line] = out.stderr.splitlines()
+    assert line.startswith(f"error: the disk holding {small_disk}/idx is full (") and line.endswith(
+        "); the published index is unchanged and what was embedded is kept: free some space and build again")
+    assert not list((small_disk / "idx").glob("*.tmp"))
+    assert run_cli("check", cwd=small_index).returncode == 0
+    ask = run_cli("ask", "--json", "harbour bridge", cwd=small_index)
+    assert json.loads(ask.stdout)["passages"][0]["title"] == "Story about the harbour bridge"
+    subprocess.run(["mount", "-o", "remount,size=256m", str(small_disk)], check=True)
+    again = run_cli("build", "--json", cwd=small_index)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["added"] == 1

@@ -133,7 +133,7 @@ def test_truncated_warc_keeps_the_records_before_the_damage(tmp_path):
     assert len(arts) == 7  # the 8th HTML record is the one cut in half
     [rid] = [line.split("inside ")[1].split(";")[0] for line in errs]
     assert rid.startswith("urn:uuid:")
-    assert errs == [f"cut.warc.gz: WARC cut short inside {rid}; 7 HTML records read"]
+    assert errs == [f"cut.warc.gz: WARC damaged: cut short inside {rid}; 7 HTML records read"]
 
 
 def test_not_a_warc(tmp_path):

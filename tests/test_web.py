@@ -9,6 +9,7 @@ import shutil
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -114,6 +115,46 @@ def test_search_then_open_the_archived_copy_with_the_quote_in_view(site, browser
     assert quote.startswith(mark.text[:40])
     assert in_viewport(browser, mark)
     assert browser.execute_script("return getComputedStyle(arguments[0]).backgroundColor", mark) == "rgb(255, 229, 138)"
+
+
+def test_the_pages_as_a_person_sees_them(site, browser, monkeypatch, tmp_path):
+    """Checked on the rendered page, with a screenshot of each kept in the test's folder: one article's
+    passages under one title, its date line right under the title, the archived copy with a header and
+    a way back to the search, and dates on the 'nothing' page whole on a phone-width window."""
+    from selenium.webdriver.common.by import By
+
+    def box(element) -> dict:
+        return browser.execute_script("return arguments[0].getBoundingClientRect().toJSON()", element)
+
+    monkeypatch.setenv("ARCHIVIST_WEB_TOKEN", TOKEN)
+    browser.set_window_size(1000, 900)
+    browser.get(f"{site['url']}/search?" + urllib.parse.urlencode({"q": "what did Robert Mugabe do", "token": TOKEN}))
+    assert len(browser.find_elements(By.CSS_SELECTOR, "blockquote")) == 3
+    [title] = browser.find_elements(By.CSS_SELECTOR, "h3")  # three passages of one article: its title once
+    assert title.text == "Longtime leader of Zimbabwe Robert Mugabe dies aged 95 · archived copy"
+    byline = browser.find_element(By.CSS_SELECTOR, "h3 + .meta")
+    assert 0 <= box(byline)["top"] - box(title)["bottom"] <= 6  # the date line belongs to the title above it
+    assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "blockquote + .meta a")] == \
+        ["this passage", "archived copy"] * 2  # the 2nd and 3rd passages: links of their own
+    assert browser.save_screenshot(str(tmp_path / "passages.png"))
+
+    browser.find_element(By.CSS_SELECTOR, "h3 a.meta").click()  # the archived copy beside the title
+    assert browser.find_element(By.CSS_SELECTOR, "header a").text == "Archivist"
+    back = browser.find_element(By.LINK_TEXT, "← Search the archive")
+    assert in_viewport(browser, back) or browser.execute_script("return window.scrollY") > 0  # scrolled to the quote
+    assert browser.save_screenshot(str(tmp_path / "archived-copy.png"))
+    back.click()
+    assert browser.find_element(By.NAME, "q") is not None
+
+    browser.set_window_size(360, 800)
+    browser.get(f"{site['url']}/search?" + urllib.parse.urlencode({"q": "what is a Roth IRA"}))
+    assert browser.find_element(By.CSS_SELECTOR, ".note").text.startswith("Nothing in the archive")
+    dates = browser.find_elements(By.CSS_SELECTOR, "li .meta span")
+    assert dates and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d.text) for d in dates)
+    line = browser.execute_script("return parseFloat(getComputedStyle(arguments[0]).lineHeight)", dates[0])
+    assert all(box(d)["height"] <= line * 1.2 for d in dates)  # one line each: never broken at a hyphen
+    assert browser.save_screenshot(str(tmp_path / "nothing-narrow.png"))
+    browser.set_window_size(1000, 700)
 
 
 def test_script_in_an_article_is_shown_as_text_and_never_runs(site, browser):

@@ -22,8 +22,11 @@ header a{color:inherit;text-decoration:none;font-weight:600}
 form{display:flex;gap:.5rem;margin:1rem 0}
 input[type=search]{flex:1;font:inherit;padding:.5rem .7rem;border:1px solid #bbb;border-radius:6px}
 button{font:inherit;padding:.5rem 1rem;border:0;border-radius:6px;background:#2a5bd7;color:#fff}
-.meta{color:#666;font-size:.9rem}
-blockquote{margin:.4rem 0 1.2rem;padding:.2rem .9rem;border-left:4px solid #2a5bd7;background:#fff}
+.meta{color:#666;font-size:.9rem;margin:0}
+.meta span{white-space:nowrap}
+h3{margin:1.6rem 0 .15rem;line-height:1.3}
+blockquote{margin:.4rem 0 .5rem;padding:.2rem .9rem;border-left:4px solid #2a5bd7;background:#fff}
+blockquote+.meta{margin:-.2rem 0 .8rem}
 mark{background:#ffe58a;padding:.1rem 0}
 #quote{scroll-margin-top:30vh}
 .note{background:#fff3cd;padding:.6rem .8rem;border-radius:6px}
@@ -33,12 +36,14 @@ h1{font-size:1.6rem;line-height:1.25}
 """
 
 
-def page(title: str, body: str, search_box: str | None = None) -> str:
+def page(title: str, body: str, search_box: str | None = None, home: bool = True) -> str:
+    """A page with the Archivist header (a link to the search page when `home`), and the search box
+    when `search_box` is given."""
     box = "" if search_box is None else (
         f'<form action="/search" method="get"><input type="search" name="q" value="{escape(search_box)}" '
         'placeholder="Ask the archive, e.g. why did IBM quit facial recognition?" aria-label="Question" autofocus>'
         '<button type="submit">Ask</button></form>')
-    head = '<header><a href="/">Archivist</a></header>' if search_box is not None else ""
+    head = '<header><a href="/">Archivist</a></header>' if home else "<header><strong>Archivist</strong></header>"
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'
             f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
@@ -46,11 +51,16 @@ def page(title: str, body: str, search_box: str | None = None) -> str:
 
 
 def message(title: str, text: str) -> str:
-    return page(title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>")
+    return page(title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>", home=False)
+
+
+def _whole(text: str) -> str:
+    return f"<span>{escape(text)}</span>"  # .meta span: kept whole, a date never wraps at its hyphens
 
 
 def _byline(*parts: str) -> str:
-    shown = [escape(p) for p in parts if p]
+    """Site, date, author on one line, each kept whole."""
+    shown = [_whole(p) for p in parts if p]
     return f'<div class="meta">{" · ".join(shown)}</div>' if shown else ""
 
 
@@ -72,21 +82,42 @@ def answer_page(q: str, answer: Answer | None, copy: Copy) -> str:
     if answer.status == NOTHING:
         parts.append(f'<p class="note">Nothing in the archive about <em>{escape(answer.query or q)}</em>.</p>')
         if answer.closest:
+            dated = lambda c: f' · <span class="meta">{_whole(c.published)}</span>' if c.published else ""  # noqa: E731
             parts.append("<p>The closest articles:</p><ul>" + "".join(
-                f"<li>{_title_links(c.title, c.url, copy(c.article_id))}"
-                f"{' · ' + escape(c.published) if c.published else ''}</li>" for c in answer.closest) + "</ul>")
+                f"<li>{_title_links(c.title, c.url, copy(c.article_id))}{dated(c)}</li>" for c in answer.closest)
+                + "</ul>")
     else:
         if answer.status == RELATED:
             parts.append("<p class=\"note\">The archive doesn't say, as far as I can find. Here is what it has on "
                          f"<em>{escape(answer.query or q)}</em>:</p>")
-        for p in answer.passages:
-            parts.append(f"<h3>{_title_links(p.title, p.url, copy(p.article_id, p.start, p.end), p.quote)}</h3>"
-                         + _byline(p.site, p.published, f"saved {p.copies} times" if p.copies > 1 else "")
-                         + f"<blockquote>{escape(p.quote)}</blockquote>")
+        for group in _by_article(answer.passages):
+            first = group[0]
+            title = _title_links(first.title, first.url, copy(first.article_id, first.start, first.end), first.quote)
+            saved = f"saved {first.copies} times" if first.copies > 1 else ""
+            parts.append(f"<h3>{title}</h3>{_byline(first.site, first.published, saved)}")
+            for i, p in enumerate(group):
+                parts.append(f"<blockquote>{escape(p.quote)}</blockquote>")
+                if i:  # the title leads to the first passage; each further one has its own links
+                    target, beside = source_targets(p.url, copy(p.article_id, p.start, p.end), p.quote)
+                    links = [f'<a href="{escape(u)}">{name}</a>' for u, name in ((target, "this passage"),
+                                                                                 (beside, "archived copy")) if u]
+                    parts.append(f'<div class="meta">{" · ".join(links)}</div>' if links else "")
     filters = f" · filters: {escape(', '.join(answer.filters))}" if answer.filters else ""
     parts.append(f'<p class="meta">Searched {answer.articles_searched:,} articles · index built '
                  f'{escape(answer.index_date or "unknown")}{filters}</p>')
     return page(f"{q} · Archivist", "".join(parts), q)
+
+
+def _by_article(passages) -> list[list]:
+    """Passages in order, those of one article together under its title (the reply lists an article's
+    passages one after another)."""
+    groups: list[list] = []
+    for p in passages:
+        if groups and groups[-1][0].article_id == p.article_id:
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+    return groups
 
 
 def summary_page(q: str, reply: SummaryReply, copy: Copy) -> str:
@@ -101,9 +132,10 @@ def summary_page(q: str, reply: SummaryReply, copy: Copy) -> str:
     return page(f"Summary: {s.title} · Archivist", body, "")
 
 
-def archived_page(a: Article, span: tuple[int, int] | None) -> str:
-    """The archived copy: title, site, date, author, the original link, the text in paragraphs, and the
-    quoted range marked (id "quote", which the link's #quote scrolls to without any script)."""
+def archived_page(a: Article, span: tuple[int, int] | None, search: bool = False) -> str:
+    """The archived copy: the Archivist header (back to the search page when `search` is on), title,
+    site, date, author, the original link, the text in paragraphs, and the quoted range marked (id
+    "quote", which the link's #quote scrolls to without any script)."""
     text = a.text
     if span and 0 <= span[0] < span[1] <= len(text):
         start, end = span
@@ -126,4 +158,5 @@ def archived_page(a: Article, span: tuple[int, int] | None) -> str:
     head = (f"<h1>{escape(a.title)}</h1>" + _byline(a.site, a.published, a.author)
             + (f'<div class="meta">Original: {original}</div>' if original else "")
             + '<div class="meta">Archived copy, as Archivist indexed it.</div>')
-    return page(f"{a.title} · Archivist", f"<article>{head}{''.join(paras)}</article>")
+    back = '<p class="meta"><a href="/">← Search the archive</a></p>' if search else ""
+    return page(f"{a.title} · Archivist", f"{back}<article>{head}{''.join(paras)}</article>", home=search)

@@ -3,9 +3,10 @@ on the web: signed archived copies at /a/<id>, and (when enabled) the search and
 
 Every POST's Slack signature is checked on the raw bytes before anything parses them: an unsigned
 request, however malformed, gets a 401 and costs no more than reading its (bounded) body. Limits on
-body size, idle connections and the number of connections keep slow or huge requests from starving
-everyone else. Pages go out with a Content-Security-Policy that allows no script and no outside
-asset, and with no Referer, so a signed link never leaks to the sites an archived copy links to.
+body size, idle connections, request deadlines (bot/web/guard.py) and a share of the threads the pages
+cannot take keep slow, huge or many requests from starving Slack's events. Pages go out with a
+Content-Security-Policy that allows no script and no outside asset, and with no Referer, so a signed
+link never leaks to the sites an archived copy links to.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import json
 import logging
 import os
 import re
+import threading
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlencode
 
@@ -27,9 +29,9 @@ from index.searching.links import span_of
 log = logging.getLogger("archivist.bot")
 
 MAX_BODY = 1 * 2**20  # Slack's requests are a few KB; anything bigger is refused before it is read
-CHANNEL_TIMEOUT = 10  # seconds a connection may sit idle (a slow client trickling bytes) before it is closed
-CONNECTION_LIMIT = 1000  # open connections; waitress's default of 100 is used up by 100 slow clients
-CLEANUP_INTERVAL = 2  # how often waitress looks for idle connections
+CHANNEL_TIMEOUT = 10  # seconds a connection may sit idle before it is closed (slow senders: bot/web/guard.py)
+THREADS = 16  # waitress's workers
+SLACK_THREADS = 4  # of them, never taken by the pages: Slack's events and /healthz always find one free
 MAX_QUERY = 500  # characters of a question from the search box
 TOKEN_COOKIE = "archivist_token"
 _ARTICLE = re.compile(r"^/a/([^/]*)$")
@@ -39,17 +41,29 @@ _HEADERS = [("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-i
             ("Cache-Control", "private, no-store")]
 
 
-def wsgi(app: App | None, signing_secret: str | None, bot=None):
+def wsgi(app: App | None, signing_secret: str | None, bot=None, page_slots: int = THREADS - SLACK_THREADS):
     """The WSGI application. With no signing secret (Socket Mode) or no Slack app at all (the pages
-    alone, `archivist web`, given the `bot` whose searcher and signer they use) /slack/events answers 401."""
+    alone, `archivist web`, given the `bot` whose searcher and signer they use) /slack/events answers 401.
+    At most `page_slots` page requests are served at once; more get a 503 at once rather than a wait
+    in the queue Slack's events share (Slack gives up on an event after 3 s)."""
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
     handler = SlackRequestHandler(app, path="/slack/events") if app is not None else None
     verifier = SignatureVerifier(signing_secret) if signing_secret and handler else None
     bot = bot or app.bot
+    pages_free = threading.BoundedSemaphore(max(1, page_slots))
 
     def application(environ, start_response):
-        body = route(environ, start_response)
+        if environ.get("PATH_INFO") in ("/slack/events", "/healthz"):
+            body = route(environ, start_response)
+        elif pages_free.acquire(blocking=False):
+            try:
+                body = route(environ, start_response)
+            finally:
+                pages_free.release()
+        else:
+            busy = pages.message("Busy", "The archive is answering many searches at once. Try again in a moment.")
+            body = _html(start_response, "503 Service Unavailable", busy, [("Retry-After", "2")])
         # HEAD: GET's headers without its body, which a proxy reusing the connection would read as the next response
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else body
 
@@ -94,7 +108,8 @@ def _archived_copy(bot, article_id: str, query: dict, start_response):
     article = bot.searcher.store.article(article_id)
     if article is None:
         return _html(start_response, "404 Not Found", pages.message("Not found", "No such article in the archive."))
-    return _html(start_response, "200 OK", pages.archived_page(article, span_of(query.get("q", ""))))
+    copy = pages.archived_page(article, span_of(query.get("q", "")), search=bot.cfg.web.search)
+    return _html(start_response, "200 OK", copy)
 
 
 def _search_pages(bot, path: str, query: dict, environ, start_response):
@@ -161,21 +176,22 @@ def _json(start_response, status: str, doc: dict) -> list[bytes]:
     return [body]
 
 
-def _html(start_response, status: str, text: str) -> list[bytes]:
+def _html(start_response, status: str, text: str, headers=()) -> list[bytes]:
     body = text.encode()
     start_response(status, [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
-                            *_HEADERS])
+                            *_HEADERS, *headers])
     return [body]
 
 
-def server(app: App | None, signing_secret: str | None, host: str, port: int, threads: int = 16, bot=None):
+def server(app: App | None, signing_secret: str | None, host: str, port: int, threads: int = THREADS, bot=None):
     """A waitress server for the app (or, with no app, for the `bot`'s pages alone), not yet running
-    (`.run()`); port 0 picks a free one."""
-    from waitress import create_server
+    (`.run()`); port 0 picks a free one. Slow senders cannot fill it (bot/web/guard.py), nor can the
+    pages take the threads Slack's events need."""
+    from bot.web import guard
 
-    return create_server(wsgi(app, signing_secret, bot), host=host, port=port, threads=threads, ident="archivist",
-                         channel_timeout=CHANNEL_TIMEOUT, connection_limit=CONNECTION_LIMIT,
-                         cleanup_interval=CLEANUP_INTERVAL, max_request_body_size=MAX_BODY)
+    application = wsgi(app, signing_secret, bot, page_slots=threads - min(SLACK_THREADS, threads // 2))
+    return guard.create(application, host, port, threads, ident="archivist", channel_timeout=CHANNEL_TIMEOUT,
+                        max_request_body_size=MAX_BODY)
 
 
 def serve_http(app: App, signing_secret: str, host: str, port: int) -> None:

@@ -125,6 +125,13 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
+def reading_key(spec: SourceSpec) -> str:
+    """What, besides the file's bytes, decides its records: its format, field names and site. A file
+    whose entry changes these is read again, though it did not change on disk."""
+    how = json.dumps([spec.format, sorted(spec.fields), spec.site, READER_VERSION])
+    return hashlib.sha256(how.encode()).hexdigest()[:12]
+
+
 def read_file(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iterator[Item]:
     """Articles of one file. `shown` is how the file is named in ids, sources and messages."""
     fmt = spec.format if spec.format != "auto" else format_of(path)
@@ -261,11 +268,13 @@ def _read_warc(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iter
 def _damage_text(damage: warc.Damage, found: int) -> str:
     parts = []
     if damage.lost:
-        parts.append(f"WARC damaged: {damage.lost} record{'s' * (damage.lost != 1)} lost "
-                     f"({'; '.join(damage.reasons[:3])}), reading went on after {'each' if damage.lost > 1 else 'it'}")
+        parts.append(f"{damage.lost} record{'s' * (damage.lost != 1)} lost ({'; '.join(damage.reasons[:3])}), "
+                     f"reading went on after {'each' if damage.lost > 1 else 'it'}")
+    if damage.stray:
+        parts.append(f"{damage.stray} stretch{'es' * (damage.stray != 1)} of stray bytes between records skipped")
     if damage.cut_short:
-        parts.append(f"{'WARC' if not parts else 'and'} cut short inside {safe.name(damage.cut_short[:80])}")
-    return f"{', '.join(parts)}; {found} HTML record{'s' * (found != 1)} read"
+        parts.append(f"cut short inside {safe.name(damage.cut_short[:80])}")
+    return f"WARC damaged: {', '.join(parts)}; {found} HTML record{'s' * (found != 1)} read"
 
 
 def _record_article(row: dict, spec: SourceSpec, shown: str, where: str, position: int) -> Item:

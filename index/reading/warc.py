@@ -27,11 +27,13 @@ class NotWarc(ValueError):
 
 @dataclass
 class Damage:
-    """What a file lost; `lost` counts records (or stretches of bytes) that could not be read."""
+    """What a file lost: records that could not be read (and why), stretches of stray bytes skipped
+    between records, and the record the file ends inside."""
 
     lost: int = 0
     reasons: list[str] = field(default_factory=list)
-    cut_short: str = ""  # the record the file ends inside, if any
+    stray: int = 0
+    cut_short: str = ""
 
     def note(self, reason: str) -> None:
         self.lost += 1
@@ -39,7 +41,7 @@ class Damage:
             self.reasons.append(reason)
 
     def __bool__(self) -> bool:
-        return bool(self.lost or self.cut_short)
+        return bool(self.lost or self.stray or self.cut_short)
 
 
 @dataclass(frozen=True)
@@ -96,12 +98,11 @@ class _Stream:
     """A byte stream with look-ahead, read by lines and by lengths."""
 
     def __init__(self, pieces: Iterator[bytes]):
-        self.pieces, self.buf, self.pos, self.ended = pieces, b"", 0, False
+        self.pieces, self.buf, self.pos = pieces, b"", 0
 
     def _more(self) -> bool:
         piece = next(self.pieces, None)
         if piece is None:
-            self.ended = True
             return False
         self.buf = self.buf[self.pos:] + piece
         self.pos = 0
@@ -193,7 +194,10 @@ def records(f: BinaryIO, gzipped: bool, max_bytes: int, damage: Damage) -> Itera
         if line is None or not line.startswith(_START):
             if first:
                 raise NotWarc("a header line is over the limit" if line is None else "")
-            damage.note(f"a header line over {max_bytes / 2**20:.0f} MB" if line is None else "bytes between records")
+            if line is None:
+                damage.note(f"a header line over {max_bytes / 2**20:.0f} MB")
+            else:
+                damage.stray += 1
             s.to_next_record()
             continue
         first = False

@@ -12,6 +12,7 @@ import logging
 import os
 import queue
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from index.reading.worker import FileReader
 from index.config import Config
 from index.embedding.embed import BUNDLED, Embedder, vector_key
 from index.records import Article, BuildSummary, SourceError
-from index.storing.store import FORMAT_VERSION, Store, manifest_json, now_iso
+from index.storing.store import FORMAT_VERSION, Store, damaged, disk_full, manifest_json, now_iso
 
 log = logging.getLogger("archivist.build")
 
@@ -110,7 +111,7 @@ class _TextQueue:
         return item
 
 
-def _produce(cfg: Config, signatures: dict[str, tuple[int, int]], out: _TextQueue) -> None:
+def _produce(cfg: Config, signatures: dict[str, tuple[int, int, str]], out: _TextQueue) -> None:
     """Reader thread: every file's articles and errors, then ("read", path, signature) for a file read
     whole or ("done", ...) for one with errors; ("skip", ...) for a file unchanged on disk.
     Files are parsed in a child process with a time budget (worker.FileReader)."""
@@ -124,7 +125,7 @@ def _produce(cfg: Config, signatures: dict[str, tuple[int, int]], out: _TextQueu
             shown = shown_path(path, cfg.base_dir)
             try:
                 st = path.stat()
-                sig = (st.st_size, st.st_mtime_ns)
+                sig = (st.st_size, st.st_mtime_ns, sources.reading_key(spec))
             except OSError as e:
                 out.put(SourceError(shown, f"cannot read: {e.strerror or e}"))
                 continue
@@ -191,9 +192,17 @@ def build(cfg: Config, *, progress: bool = False, embedder: Embedder | None = No
     with _Lock(index_dir):
         store = Store.open(index_dir)
         try:
+            problem = "" if new_index else store.quick_check()
+            if problem:  # a build that changes nothing would not read the damaged pages, and say all is well
+                raise BuildError(damaged(store.path, problem))
             summary = _build(cfg, store, index_dir, encoder, progress, report, t0, _Scope(scope))
         except cluster_errors as e:  # the cluster, not the archive: one line; what was embedded is staged
             raise BuildError(str(e)) from None
+        except (sqlite3.OperationalError, OSError) as e:
+            if not disk_full(e):
+                raise
+            raise BuildError(f"the disk holding {index_dir} is full ({e}); the published index is unchanged and "
+                             "what was embedded is kept: free some space and build again") from None
         finally:
             store.rollback()
             store.close()
@@ -201,7 +210,8 @@ def build(cfg: Config, *, progress: bool = False, embedder: Embedder | None = No
                 on_ray.close()
     if new_index and not (index_dir / MANIFEST).exists():
         shutil.rmtree(index_dir, ignore_errors=True)  # nothing was read: leave no empty index behind
-    return replace(summary, sources=tuple(shown_path(Path(s.path), cfg.base_dir) for s in cfg.sources))
+    return replace(summary, sources=tuple(shown_path(cfg.base_dir / Path(s.path).expanduser(), cfg.base_dir)
+                                          for s in cfg.sources))
 
 
 class _Scope:
@@ -243,7 +253,7 @@ class _Run:
         self.pending: list[tuple[Article, list]] = []
         self.pending_chunks = 0
 
-    def signatures(self) -> dict[str, tuple[int, int]]:
+    def signatures(self) -> dict[str, tuple[int, int, str]]:
         """Files the reader may skip when unchanged on disk: none after a change of model or readers."""
         return self.stored_files if self.same_model and self.same_readers else {}
 
@@ -291,7 +301,7 @@ class _Run:
         self.bar.advance(len(self.pending), len(texts))
         self.pending, self.pending_chunks = [], 0
 
-    def skipped(self, shown: str, sig: tuple[int, int]) -> None:
+    def skipped(self, shown: str, sig: tuple[int, int, str]) -> None:
         """A file unchanged on disk: its articles are unchanged without reading it."""
         self.files[shown] = sig
         for aid in self.by_source.get(shown, []):
@@ -393,12 +403,11 @@ def _build(cfg, store: Store, index_dir: Path, embedder: Embedder, progress: boo
 
 def _broken_faiss(store: Store, index_dir: Path, meta: dict) -> str:
     """Why the published vector file cannot be used ('' when it can): the database is the truth, and
-    FAISS is rebuilt from it whenever it is missing, damaged or out of step."""
+    FAISS is rebuilt from it whenever it is missing, damaged or out of step (the checks `check` makes)."""
     if not meta.get("faiss_file"):
         return ""
     try:
-        vectors.load_checked(index_dir / meta["faiss_file"], store.counts()["chunks"], int(meta.get("dim", "0")),
-                             mmap=True)
+        vectors.load_verified(index_dir / meta["faiss_file"], store.chunk_ids(), int(meta.get("dim", "0")), mmap=True)
     except vectors.Damaged as e:
         return str(e)
     return ""

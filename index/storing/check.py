@@ -10,7 +10,6 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from index.storing import vectors
 from index.storing.store import DB_NAME, FORMAT_VERSION, Store, StoreError, damaged
@@ -74,13 +73,9 @@ def _check_faiss(store: Store, index_dir: Path, meta: dict, chunks: int, dim: in
     if not name:
         return Finding(chunks == 0, "no vector file yet" if chunks == 0 else f"no vector file is recorded; {REBUILD}")
     try:
-        index = vectors.load_checked(index_dir / name, chunks, dim, mmap=True)
+        index = vectors.load_verified(index_dir / name, store.chunk_ids(), dim, mmap=True)
     except vectors.Damaged as e:
         return Finding(False, f"{e}; {REBUILD}")
-    stored = np.fromiter((r[0] for r in store.conn.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id")),
-                         dtype=np.int64, count=chunks)
-    if not np.array_equal(vectors.ids(index), stored):
-        return Finding(False, f"the vector file {name} holds other chunk ids than the database; {REBUILD}")
     return Finding(True, f"vector file {name}: {index.ntotal} vectors, ids equal the chunk ids")
 
 

@@ -8,6 +8,7 @@ them into the live tables in one transaction at the end.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sqlite3
@@ -43,7 +44,8 @@ CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, text, tokenize = 'porter unicode61 remove_diacritics 2'
 );
-CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+                                  reading TEXT NOT NULL DEFAULT '');
 -- the generation that published each article as it is now: what a build added or changed
 CREATE TABLE IF NOT EXISTS article_generations (article_id TEXT PRIMARY KEY, generation INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS article_generations_generation ON article_generations(generation);
@@ -73,7 +75,14 @@ class StoreError(RuntimeError):
     pass
 
 
-def damaged(path: Path, e: Exception) -> str:
+def disk_full(e: BaseException) -> bool:
+    """Is this the disk (or quota) being full, from SQLite, the OS or FAISS?"""
+    if isinstance(e, sqlite3.Error):
+        return getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def damaged(path: Path, e: Exception | str) -> str:
     """What to say when SQLite finds the database damaged."""
     return (f"the database {path} is damaged ({e}); run `archivist check` for details, or move the index folder "
             "away and run `archivist build` to build it again")
@@ -111,7 +120,11 @@ class Store:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a killed process
                 conn.executescript(SCHEMA)
+                if "reading" not in {r[1] for r in conn.execute("PRAGMA table_info(files)")}:  # an index of 0.2
+                    conn.execute("ALTER TABLE files ADD COLUMN reading TEXT NOT NULL DEFAULT ''")
         except sqlite3.DatabaseError as e:
+            if disk_full(e):
+                raise StoreError(f"the disk holding {index_dir} is full ({e}); free some space and try again") from None
             raise StoreError(damaged(path, e)) from None
         except OSError as e:
             raise StoreError(f"cannot open the index at {index_dir}: {e.strerror or e}") from None
@@ -135,8 +148,9 @@ class Store:
         return {a: (h, s, r) for a, h, s, r in self.conn.execute(
             "SELECT article_id, content_hash, source, record FROM articles")}
 
-    def file_signatures(self) -> dict[str, tuple[int, int]]:
-        return {p: (s, m) for p, s, m in self.conn.execute("SELECT path, size, mtime_ns FROM files")}
+    def file_signatures(self) -> dict[str, tuple[int, int, str]]:
+        """Each file read whole by the last build: (size, mtime_ns, how it was read: sources.reading_key)."""
+        return {p: (s, m, r) for p, s, m, r in self.conn.execute("SELECT path, size, mtime_ns, reading FROM files")}
 
     def staged_keys(self, model_key: str) -> set[tuple[str, str]]:
         return set(self.conn.execute(
@@ -210,11 +224,11 @@ class Store:
         self.conn.executemany("INSERT OR REPLACE INTO article_generations (article_id, generation) VALUES (?, ?)",
                               [(aid, generation) for aid in article_ids])
 
-    def finish_publish(self, meta: dict[str, str], files: dict[str, tuple[int, int]]) -> None:
+    def finish_publish(self, meta: dict[str, str], files: dict[str, tuple[int, int, str]]) -> None:
         self.conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
         self.conn.execute("DELETE FROM files")
-        self.conn.executemany("INSERT INTO files (path, size, mtime_ns) VALUES (?, ?, ?)",
-                              [(p, s, m) for p, (s, m) in files.items()])
+        self.conn.executemany("INSERT INTO files (path, size, mtime_ns, reading) VALUES (?, ?, ?, ?)",
+                              [(p, *sig) for p, sig in files.items()])
         self.conn.execute("DELETE FROM staged_chunks")
         self.conn.execute("DELETE FROM staged_articles")
         self.conn.execute("COMMIT")
@@ -230,7 +244,7 @@ class Store:
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self.rollback()  # SQLite may have rolled back already (a full disk): its error is the one to tell
             raise
         self.conn.execute("COMMIT")
 
@@ -248,6 +262,18 @@ class Store:
             vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
             yield ids, vecs
             last = rows[-1][0]
+
+    def chunk_ids(self) -> np.ndarray:
+        """Every chunk id, sorted."""
+        (count,) = self.conn.execute("SELECT count(*) FROM chunks").fetchone()
+        return np.fromiter((r[0] for r in self.conn.execute("SELECT chunk_id FROM chunks ORDER BY chunk_id")),
+                           dtype=np.int64, count=count)
+
+    def quick_check(self) -> str:
+        """SQLite's quick check of every page ('' when it passes): damage a build that changes nothing
+        would never read."""
+        problems = [r[0] for r in self.conn.execute("PRAGMA quick_check(3)")]
+        return "" if problems == ["ok"] else "; ".join(problems)
 
     def vector_dim(self) -> int:
         row = self.conn.execute("SELECT length(vector) / 4 FROM chunks LIMIT 1").fetchone()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import errno
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -71,11 +72,18 @@ def update(index: faiss.Index, remove: list[int], add_ids: list[int], add_vecs: 
 
 
 def save(index: faiss.Index, path: Path) -> None:
-    """Write whole or not at all: to a temporary name, synced, then renamed into place."""
+    """Write whole or not at all: to a temporary name, synced, then renamed into place. A failed write
+    leaves nothing behind (a part-written file would hold on to the space a full disk lacks)."""
     tmp = path.with_name(path.name + ".tmp")
-    faiss.write_index(index, str(tmp))
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
+    try:
+        faiss.write_index(index, str(tmp))
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+    except (RuntimeError, OSError) as e:
+        tmp.unlink(missing_ok=True)
+        if "No space left on device" in str(e) or "Disk quota exceeded" in str(e):
+            raise OSError(errno.ENOSPC, f"no space left to write {path.name}") from None
+        raise
     os.replace(tmp, path)
 
 
@@ -105,6 +113,15 @@ def load_checked(path: Path, chunks: int, dim: int, mmap: bool = False) -> faiss
     if index.ntotal != chunks or (dim and index.d != dim):
         raise Damaged(f"the vector file {path.name} is out of step with the database "
                       f"({index.ntotal} vectors of {index.d} dimensions; the database has {chunks} of {dim})")
+    return index
+
+
+def load_verified(path: Path, chunk_ids: np.ndarray, dim: int, mmap: bool = False) -> faiss.Index:
+    """`load_checked`, and the index holds exactly the database's chunk ids (sorted): a file of an older
+    build with the same count holds vectors of other chunks. What `check` flags, `build` repairs."""
+    index = load_checked(path, len(chunk_ids), dim, mmap)
+    if not np.array_equal(ids(index), chunk_ids):
+        raise Damaged(f"the vector file {path.name} holds other chunk ids than the database")
     return index
 
 
