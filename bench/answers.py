@@ -39,8 +39,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from common import (CACHE, NEWSQA, ROOT, SCIFACT, SEED, SUMMARIES, WIKINEWS, bench_config, ensure_index, median,
-                    newsqa_articles, newsqa_config, pct, xquad_articles, xquad_questions)
+from common import (CACHE, NEWSQA, NEWSQA_DISTRACTORS, ROOT, SCIFACT, SEED, SUMMARIES, WIKINEWS, bench_config,
+                    ensure_index, median, newsqa_articles, newsqa_config, pct, xquad_articles, xquad_questions)
 
 EXAMPLES = ROOT / "examples" / "archive"
 SAMPLE_EXPORT = {"path": str(EXAMPLES / "exports" / "wikinews.jsonl"), "format": "jsonl",
@@ -100,15 +100,47 @@ def holds(reply: dict, url: str, phrases: list[str], k: int = 3) -> bool:
 HELDOUT = Path(__file__).resolve().parent / "heldout.jsonl"
 
 
-def newsqa(embedder, path: Path = NEWSQA, title: str = "News QA dev", key: str = "newsqa") -> None:
-    cfg = newsqa_config()
-    ensure_index(cfg, embedder)
-    ask = Ask(toml_for("newsqa", [newsqa_articles(), SEED]))
+def fold_set() -> tuple[Path, list[dict]]:
+    """The held-out fifth of News QA train (the stories the bundled reader never trained on: its
+    newsqa_heldout) as dev-style questions, and its archive's sources: those stories and the same
+    1,200 other Wikinews articles as News QA dev's archive. A question its story does not answer
+    (`in_article: false`) is asked of an archive that holds the story: it should not be `answered`."""
+    from index.reader.train import newsqa_heldout
+
+    rows = [json.loads(line) for line in open(NEWSQA.parent / "train.jsonl")]
+    held = [r for r in rows if newsqa_heldout(r["url"])]
+    questions = CACHE / "newsqa-fold.jsonl"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(questions, "w") as f:
+        for r in held:
+            d = ({"q": r["q"], "unanswerable": True, "url": r["url"]} if r.get("in_article") is False else
+                 {"q": r["q"], "type": r.get("type", "other"), "url": r["url"], "any": r["any"]})
+            f.write(json.dumps(d) + "\n")
+    articles = CACHE / "newsqa-fold-articles.jsonl"
+    if not articles.is_file():
+        wanted = {r["url"] for r in held}
+        others = 0
+        with open(WIKINEWS["path"]) as src, open(articles, "w") as out:
+            for line in src:
+                url = json.loads(line)["url"]
+                if url in wanted or others < NEWSQA_DISTRACTORS:
+                    others += url not in wanted
+                    out.write(line)
+    return questions, [{"path": str(articles), "format": "jsonl"}, SEED]
+
+
+def newsqa(embedder, path: Path = NEWSQA, title: str = "News QA dev", key: str = "newsqa",
+           sources: list[dict] | None = None, name: str = "newsqa") -> None:
+    sources = sources or [newsqa_articles(), SEED]
+    cfg = bench_config(name, sources)
+    ensure_index(cfg, embedder, start_from=None if name == "newsqa" else "newsqa")
+    ask = Ask(toml_for(name, sources))
     items = [json.loads(line) for line in open(path)]
     by_type: dict[str, list] = defaultdict(list)
-    off = []
+    off, times = [], []
     for d in items:
-        reply, _ = ask(d["q"])
+        reply, ms = ask(d["q"])
+        times.append(ms)
         CONFIDENCE[key, bool(d.get("unanswerable"))].append(confidence(reply))
         if d.get("unanswerable"):
             off.append(reply["status"])
@@ -118,8 +150,8 @@ def newsqa(embedder, path: Path = NEWSQA, title: str = "News QA dev", key: str =
                                    reply["status"]))
     ask.close()
     rows = [r for rs in by_type.values() for r in rs]
-    print(f"\n1. {title}: {len(rows)} answerable questions over {len({d.get('url') for d in items}) - 1} articles "
-          f"among {cfg.index_dir().name} ({_counts(cfg)}), {len(off)} off-archive")
+    print(f"\n1. {title}: {len(rows)} answerable questions over {len({d['url'] for d in items if 'any' in d})} "
+          f"articles among {cfg.index_dir().name} ({_counts(cfg)}), {len(off)} off-archive or unanswered")
     print(f"   {'type':<9} {'n':>3} {'answered@3':>10} {'hit@1':>6} {'status answered':>16}")
     for t, rs in sorted(by_type.items(), key=lambda kv: -len(kv[1])):
         _row(t, rs)
@@ -128,6 +160,7 @@ def newsqa(embedder, path: Path = NEWSQA, title: str = "News QA dev", key: str =
     print(f"   off-archive: {n_off} questions, status related {off.count('related') / n_off:.3f}, nothing "
           f"{off.count('nothing') / n_off:.3f}, answered {off.count('answered') / n_off:.3f} "
           f"-> not answered {(n_off - off.count('answered')) / n_off:.3f}")
+    print(f"   answer time through the pipe: median {median(times):.0f} ms, p95 {pct(times, 95):.0f} ms")
 
 
 def _row(name: str, rs: list) -> None:
@@ -191,10 +224,11 @@ def xquad(embedder, limit: int) -> None:
 CONFIDENCE: dict[tuple[str, bool], list[float]] = defaultdict(list)  # (set, off-archive) -> per question
 
 
-def confidence(reply: dict) -> tuple[float, float]:
-    """What decides the state: the topic evidence (`nothing` below min_evidence) and the reply model's
-    probability that the reply holds what was asked (`answered` from min_answer)."""
-    return reply["evidence"], reply["answerable"]
+def confidence(reply: dict) -> tuple[float, float, float]:
+    """What decides the state: the topic evidence (`nothing` below min_evidence), the reply model's
+    probability that the reply holds what was asked (`answered` from min_answer) and the reader's
+    (from min_read; 1 without a reader)."""
+    return reply["evidence"], reply["answerable"], 1.0 if reply.get("reader") is None else reply["reader"]
 
 
 def threshold_sweep(search) -> None:
@@ -213,12 +247,21 @@ def threshold_sweep(search) -> None:
                   + ("  <- configured" if t == configured else ""))
 
     table("min_evidence: share with status nothing", [0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75], search.min_evidence,
-          lambda pos, neg, t: (sum(e < t for e, _ in pos) / max(1, len(pos)), sum(e < t for e, _ in neg) / max(1, len(neg))))
-    ok = search.min_evidence
-    table("min_answer: answerable not answered / off-archive answered", [0.3, 0.4, 0.5, 0.6, 0.7],
-          search.min_answer,
-          lambda pos, neg, t: (sum(e < ok or c < t for e, c in pos) / max(1, len(pos)),
-                               sum(e >= ok and c >= t for e, c in neg) / max(1, len(neg))))
+          lambda pos, neg, t: (sum(e < t for e, _, _ in pos) / max(1, len(pos)),
+                               sum(e < t for e, _, _ in neg) / max(1, len(neg))))
+    ok, ans = search.min_evidence, search.min_answer
+    table("min_answer, as served without a reader: answerable not answered / off-archive answered",
+          [0.3, 0.4, 0.5, 0.6, 0.7], search.min_answer,
+          lambda pos, neg, t: (sum(e < ok or c < t for e, c, _ in pos) / max(1, len(pos)),
+                               sum(e >= ok and c >= t for e, c, _ in neg) / max(1, len(neg))))
+    table(f"both gates (min_answer {ans} and min_read): answerable not answered / off-archive answered",
+          [0.0, 0.1, 0.2, 0.3, 0.5], search.min_read,
+          lambda pos, neg, t: (sum(e < ok or c < ans or r < t for e, c, r in pos) / max(1, len(pos)),
+                               sum(e >= ok and c >= ans and r >= t for e, c, r in neg) / max(1, len(neg))))
+    table("min_read, as served with a reader (min_answer not used): answerable not answered / off-archive answered",
+          [0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5], search.min_read,
+          lambda pos, neg, t: (sum(e < ok or r < t for e, _, r in pos) / max(1, len(pos)),
+                               sum(e >= ok and r >= t for e, _, r in neg) / max(1, len(neg))))
 
 
 def conversations_config():
@@ -330,7 +373,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--replay", metavar="FILE", help="votes exported by `archivist feedback --export`: ask again")
     ap.add_argument("--config", default="config.toml", help="with --replay: the index's config")
-    ap.add_argument("--only", choices=("newsqa", "heldout", "xquad", "followups", "scifact", "latency"))
+    ap.add_argument("--only", choices=("newsqa", "heldout", "fold", "xquad", "followups", "scifact", "latency"))
     ap.add_argument("--quick", action="store_true", help="a sample of the larger sets, for a fast look")
     ap.add_argument("--reader", help='[search] reader for every question: "none", "bundled" or a folder')
     args = ap.parse_args()
@@ -350,6 +393,10 @@ def main() -> int:
     if run("heldout"):
         newsqa(embedder, HELDOUT, "Held out (bench/heldout.jsonl, written after the tuning on articles no dev "
                                   "question is about)", "heldout")
+    if run("fold"):
+        path, sources = fold_set()
+        newsqa(embedder, path, "News QA train's held-out fifth (stories the reader never saw; questions worded "
+                               "loosely; on-topic questions their story does not answer)", "fold", sources, "newsqa-fold")
     if run("xquad"):
         xquad(embedder, limit)
     if CONFIDENCE:

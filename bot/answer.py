@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 import re
 from dataclasses import dataclass, replace
 
@@ -39,11 +40,11 @@ DEEP_ARTICLES = 3  # of those, the best are read beyond their matching chunks: t
 DEEP_CHUNKS = 8  # ...up to this many chunks each, nearest to the best match first
 ENCODED_FIRST = 2  # sentences of the likeliest article the model reads at question time (cheap features choose)
 ENCODED_OTHERS = 1  # ...and of each other article the page can show (their second passages rarely show)
-# with a reader, for a question: sentences of the likeliest article that it and the model read, and of each
-# other article the page can show. Six and two read a point or two better (bench/fit_reader.py) but take
-# an answer's p95 past 250 ms at 100,000 chunks on 2 cores (bench/answers.py --only latency)
-READ_FIRST = 4
-READ_OTHERS = 1
+# with a reader, for a question: sentences of the likeliest article that it and the model read (all it could
+# quote, as a rule: its candidates are the sentences of at most DEEP_CHUNKS chunks), and of each other
+# article the page can show; bench/fit_reader.py --fold prints how often the right sentence is chosen per N
+READ_FIRST = 16
+READ_OTHERS = 2
 LIKELY_QUOTE = 0.2  # a sentence this likely to hold the answer is a sure pick; below it, a guess
 CLOSE_TO_BEST = 0.7  # an article under min_evidence is still shown when this close to the best one
 EVIDENCE_TERMS = 0.5  # topic evidence: cosine + this × the share of the question's rare words the article holds
@@ -137,6 +138,8 @@ def answer(question: str, searcher: Searcher, settings: SearchSettings | None = 
                   index_date=searcher.meta.get("built_at", "")[:10])
     if not re.search(r"\w", query):
         return replace(base, status=ERROR, error=EMPTY_QUESTION)
+    if where and not base.articles_searched:
+        return replace(base, status=NOTHING)  # the filters leave nothing to search (Answer.filtered_out)
     turn = read_turn(query[:MAX_QUERY_CHARS], thread, searcher)
     base = replace(base, follow_up=turn.follow_up)
     qvec = searcher.encode_query(turn.search)
@@ -169,8 +172,11 @@ def answer(question: str, searcher: Searcher, settings: SearchSettings | None = 
     passages = _distinct([p for p in (_passage(c, candidates, articles[c.hit.article_id], turn.question, settings,
                                                copies, topic[c.hit.article_id][0]) for c in page) if p])
     likely = answerable(turn.question, chosen[:k], articles, topic, groups, searcher)
-    return replace(base, passages=tuple(passages), status=ANSWERED if likely >= settings.min_answer else RELATED,
-                   answerable=round(likely, 3), more=len(chosen) > offset + k)
+    verdict = reader_verdict(chosen[:k])
+    says = likely >= settings.min_answer and (verdict is None or verdict >= settings.min_read)
+    return replace(base, passages=tuple(passages), status=ANSWERED if says else RELATED,
+                   answerable=round(likely, 3), read=None if verdict is None else round(verdict, 4),
+                   more=len(chosen) > offset + k)
 
 
 def replay(questions: list[str], searcher: Searcher, settings: SearchSettings | None = None) -> Thread:
@@ -390,6 +396,19 @@ def answerable(q: evidence.Question, chosen: list[Candidate], articles: dict, to
     return (evidence.REPLY if best.read is None else evidence.REPLY_READ).probability(x)
 
 
+def reader_verdict(chosen: list[Candidate]) -> float | None:
+    """The reader's verdict on the quotes a reply shows, as a probability (None without a reader): its
+    best logit, through the logistic function. Trained with a "none of these" option at logit 0, it is
+    above 0.5 when the reader reads an answer in one of them. `answered` needs it at least `[search]
+    min_read` (0 by default: off), besides the reply model's min_answer."""
+    read = [c.read for c in chosen if c.read is not None]
+    return _sigmoid(max(read)) if read else None
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
 def _distinct(passages: list[Passage]) -> list[Passage]:
     """Without a quote that overlaps an earlier one of the same article (widened quotes can meet)."""
     out: list[Passage] = []
@@ -422,7 +441,8 @@ def _passage(c: Candidate, candidates: list[Candidate], article, q: evidence.Que
         article_id=h.article_id, title=article.title, url=article.url, published=article.published,
         site=article.site, quote=text, start=quote.start, end=quote.end, chunk_id=h.chunk_id,
         score=round(h.score, 4), cut_before=quote.cut_before, cut_after=quote.cut_after,
-        copies=copies.get(h.article_id, 1), confidence=round(c.probability, 3), evidence=round(about, 4))
+        copies=copies.get(h.article_id, 1), confidence=round(c.probability, 3), evidence=round(about, 4),
+        read=None if c.read is None else round(_sigmoid(c.read), 3))
 
 
 def _group(hits: list[Hit]) -> dict[str, list[Hit]]:

@@ -54,8 +54,8 @@ def cmd_build(cfg: Config, args) -> int:
             print(f"error: no such file or folder: {safe.name(missing[0])}", file=sys.stderr)
             return 2
         # each read as the build of the config reads it: the configured format, fields and site of what holds it
-        cfg = replace(cfg, sources=tuple(sources.spec_for(Path(s).absolute(), cfg.sources, cfg.base_dir)
-                                         for s in args.sources))
+        cfg = replace(cfg, sources=tuple(spec for s in args.sources
+                                         for spec in sources.specs_for(Path(s), cfg.sources, cfg.base_dir)))
         if not args.prune:  # only what was named is answered for; the rest of the index stays
             scope = tuple(shown_path(sources.folder_of(Path(s.path)), cfg.base_dir) for s in cfg.sources)
     elif args.prune:
@@ -134,6 +134,7 @@ def _print_article(a) -> None:
 def cmd_stats(cfg: Config, args) -> int:
     from index.embedding.embed import resolve_device
     from index.reader.model import describe
+    from index.storing.check import models
     from index.storing.store import Store, StoreError
 
     index_dir = cfg.index_dir()
@@ -157,6 +158,8 @@ def cmd_stats(cfg: Config, args) -> int:
            "generation": int(meta.get("generation", "0")), "oldest_article": first, "newest_article": last,
            "size_bytes": size, "backend": cfg.index.backend,
            "device": resolve_device(cfg.index.backend, cfg.index.device), "reader": describe(cfg.search.reader)}
+    damaged_models = [f.what for f in models(cfg.index.model, cfg.search.reader) if not f.ok]
+    out["model_problems"] = damaged_models
     if args.json:
         print(json.dumps(out))
     else:
@@ -168,13 +171,15 @@ def cmd_stats(cfg: Config, args) -> int:
         print(f"reader:    {out['reader']}")
         print(f"built:     {built or 'never'}{f' ({age} ago)' if age else ''}")
         print(f"articles dated {first or '?'} to {last or '?'}")
-    return 0
+    for problem in damaged_models:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if damaged_models else 0
 
 
 def cmd_check(cfg: Config, args) -> int:
-    from index.storing.check import check
+    from index.storing.check import check, models
 
-    findings = check(cfg.index_dir())
+    findings = check(cfg.index_dir()) + models(cfg.index.model, cfg.search.reader)
     if args.json:
         print(json.dumps({"index": str(cfg.index_dir()), "ok": all(f.ok for f in findings),
                           "findings": [asdict(f) for f in findings]}))
@@ -242,11 +247,20 @@ def open_searcher(cfg: Config):
     from index.searching.search import Searcher
     from index.storing.store import StoreError
 
+    from index.reader.model import ReaderError
+
     try:
-        return Searcher.open(cfg)
+        searcher = Searcher.open(cfg)
     except StoreError as e:
         print(f"error: {e}", file=sys.stderr)
         return None
+    try:
+        searcher.reader  # a damaged or missing model is an installation fault: said once, at start
+    except ReaderError as e:
+        print(f"error: {e}", file=sys.stderr)
+        searcher.close()
+        return None
+    return searcher
 
 
 def _inputs(words: list[str]):
@@ -273,10 +287,12 @@ def answer_json(a, signer=None) -> dict:
     signer = signer or NO_LINKS
     return {"question": a.question, "query": a.query, "filters": list(a.filters), "status": a.status,
             "abstained": a.abstained, "follow_up": a.follow_up, "evidence": a.evidence, "answerable": a.answerable,
+            "reader": a.read,
             "error": a.error, "passages": [
                 {"article_id": p.article_id, "title": p.title, "url": p.url, "published": p.published, "site": p.site,
                  "quote": p.quote, "start": p.start, "end": p.end, "chunk_id": p.chunk_id, "score": p.score,
-                 "confidence": p.confidence, "copies": p.copies, "quote_url": text_fragment(p.url, p.quote),
+                 "confidence": p.confidence, "reader": p.read, "copies": p.copies,
+                 "quote_url": text_fragment(p.url, p.quote),
                  "archived_url": signer.url(p.article_id, p.start, p.end)} for p in a.passages],
             "closest": [{"article_id": c.article_id, "title": c.title, "url": c.url, "published": c.published,
                          "archived_url": signer.url(c.article_id)} for c in a.closest],
@@ -325,7 +341,8 @@ def cmd_ask(cfg: Config, args) -> int:
         if args.json:
             print(json.dumps(answer_json(a, signer), ensure_ascii=False), flush=True)
         else:
-            show(f"Q: {a.question}\n\n{to_text(answer_blocks(a, signer=signer)[0])}")
+            shown = to_text(answer_blocks(a, signer=signer)[0], more=f"more passages: -k {(args.k or settings.top_k) * 2}")
+            show(f"Q: {a.question}\n\n{shown}")
     return 0
 
 
@@ -378,11 +395,13 @@ def cmd_serve(cfg: Config, args) -> int:
     except slack.MissingToken as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if open_searcher(cfg) is None:
+    searcher = open_searcher(cfg)  # the index and the models checked before Slack is called
+    if searcher is None:
         return 1
     logging.getLogger("archivist").setLevel(logging.INFO)
     try:
-        app = slack.create_app(cfg, bot_token=env["SLACK_BOT_TOKEN"], signing_secret=env.get("SLACK_SIGNING_SECRET"))
+        app = slack.create_app(cfg, bot_token=env["SLACK_BOT_TOKEN"], signing_secret=env.get("SLACK_SIGNING_SECRET"),
+                               searcher=searcher)
         if args.http:
             web.serve_http(app, env["SLACK_SIGNING_SECRET"], args.host, args.port)
         else:
@@ -490,7 +509,7 @@ def cmd_chat(cfg: Config, args) -> int:
                 thread = thread.after(a)
             blocks = answer_blocks(a, offset, signer=signer)[0]
             offset += len(a.passages)
-        show(to_text(blocks))
+        show(to_text(blocks, more="type `more` for the next passages"))
     return 0
 
 

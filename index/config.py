@@ -92,6 +92,7 @@ class SearchSettings:
     min_evidence: float = 0.6  # abstain when no passage has this much evidence (cosine + 0.5 x terms shared)
     min_similarity: float = 0.3  # a passage less close to the question than this (cosine) is not shown
     min_answer: float = 0.5  # a reply this likely to hold what was asked is "answered" (evidence.REPLY)
+    min_read: float = 0.0  # ...and the reader this sure that one of its quotes answers (Answer.read); 0: off
     max_quote_chars: int = 300
     reader: str = "bundled"  # the cross-encoder that reads question and sentence together: "bundled", "none", or a folder
 
@@ -195,7 +196,7 @@ def _section(cls: type, raw: Any, name: str) -> Any:
 # upper bounds where a larger value breaks something (Slack's block limits, memory) or is meaningless
 _AT_MOST = {
     ("search", "top_k"): 20, ("search", "dense_weight"): 1.0, ("search", "keyword_weight"): 1.0,
-    ("search", "min_similarity"): 1.0, ("search", "min_answer"): 1.0, ("search", "candidates"): 10_000,
+    ("search", "min_similarity"): 1.0, ("search", "min_answer"): 1.0, ("search", "min_read"): 1.0, ("search", "candidates"): 10_000,
     ("search", "max_quote_chars"): 2_500, ("index", "max_article_mb"): 1_024, ("index", "max_file_seconds"): 86_400, ("index", "batch_size"): 4_096,
     ("summary", "sentences"): 20, ("chunking", "max_words"): 2_000,
     ("watch", "digest"): 10, ("watch", "per_channel"): 1_000, ("watch", "scan"): 200, ("watch", "interval"): 86_400,

@@ -110,6 +110,7 @@ class Passage:
     copies: int = 1  # near-identical articles (the same story saved or syndicated twice) folded into this one
     confidence: float = 0.0  # the fitted chance that the quote holds what was asked (index/searching/evidence.py)
     evidence: float = 0.0  # how much its article is about the question (cosine + rare words), as Answer.evidence
+    read: float | None = None  # the reader's logit for its quoted sentence (above 0: it reads an answer there)
 
 
 @dataclass(frozen=True)
@@ -141,10 +142,16 @@ class Answer:
     follow_up: bool = False  # read as a follow-up of the thread's earlier questions
     evidence: float = 0.0  # how much the best article is about the question (cosine + rare words); "nothing" below min_evidence
     answerable: float = 0.0  # the fitted chance that the reply holds what was asked; "answered" from min_answer
+    read: float | None = None  # the reader's best logit over the reply's likeliest quotes; "answered" from min_read
 
     @property
     def abstained(self) -> bool:
         return self.status == NOTHING
+
+    @property
+    def filtered_out(self) -> bool:
+        """Nothing, because the filters leave no article to search: the reply says so, not "nothing about it"."""
+        return self.status == NOTHING and bool(self.filters) and self.articles_searched == 0
 
 
 @dataclass(frozen=True)

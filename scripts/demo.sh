@@ -5,7 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export HF_HUB_OFFLINE=1
-A=".venv/bin/archivist --config config.example.toml"
+# the README's commands read ./config.toml: the demo starts one from the example (the sample archive's
+# sources, with the site of its IBM story), so that what the README does next indexes the same way
+if [ ! -f config.toml ]; then
+  cp config.example.toml config.toml
+  echo "Wrote config.toml (a copy of config.example.toml); the archivist commands read it."
+fi
+A=".venv/bin/archivist"
 $A build
 echo
 $A stats

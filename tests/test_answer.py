@@ -57,8 +57,16 @@ def test_filters_exclude_what_they_should(searcher, question, described, check):
 
 
 def test_filter_that_matches_nothing_says_so(searcher):
-    a = answer("plane crash site:ksl.com", searcher)
-    assert a.abstained and a.articles_searched == 0 and a.filters == ("site ksl.com",)
+    """Not "nothing in the archive about facial recognition": no article passes the filter."""
+    from bot.slack.blocks import answer_blocks, to_text
+
+    a = answer("facial recognition site:nowhere.example", searcher)
+    assert a.abstained and a.filtered_out and a.articles_searched == 0 and a.filters == ("site nowhere.example",)
+    assert to_text(answer_blocks(a)[0]).startswith(
+        "No article in the archive matches site nowhere.example, so nothing was searched. Try the question without "
+        "that filter.\n")
+    b = answer("banana bread recipe since:2019", searcher)  # articles pass the filter, none is about it
+    assert b.abstained and not b.filtered_out
 
 
 def test_before_filter_excludes_the_iranian_crash(searcher):
@@ -256,6 +264,29 @@ def test_the_reader_quotes_the_sentence_that_says_it(searcher, question, title, 
     assert first.title.startswith(title) and phrase in first.quote
 
 
+def test_the_readmes_answer_examples_quote_what_they_should(searcher):
+    """README, "Asking": the reader's quote for a name asked about, and its verdict beside the reply's."""
+    garvie = answer("who is Clare Garvie?", searcher)
+    assert "Clare Garvie, a researcher at Georgetown" in garvie.passages[0].quote
+    assert garvie.read is not None and 0.0 <= garvie.read <= 1.0
+    assert garvie.passages[0].read is not None
+    strict = replace(searcher.settings, min_read=0.1)  # the reader's gate, off by default
+    election = answer("Who won the 2020 US presidential election?", searcher, strict)  # the caucuses only
+    assert election.status == "related" and election.read < 0.1
+
+
+@pytest.mark.xfail(strict=True, reason="the reader (issue 25) reads no answer in an attribution ('according to "
+                   "Clare Garvie, a researcher at ...'): 0.009, and the reply model gives 0.17")
+def test_who_is_a_person_named_in_an_attribution_is_answered(searcher):
+    assert answer("who is Clare Garvie?", searcher).status == "answered"
+
+
+@pytest.mark.xfail(strict=True, reason="the reader gives 0.14 and the reply model 0.66 to a sentence about Amazon S3 "
+                   "buckets in the Facebook story")
+def test_what_a_company_said_is_not_answered_with_another_storys_mention(searcher):
+    assert answer("What did Amazon say?", searcher).status != "answered"
+
+
 def test_an_off_archive_question_still_finds_nothing(searcher):
     a = answer("Who won the 2022 Tour de France cycling race?", searcher)
     assert a.status == "nothing" and a.abstained and not a.passages
@@ -277,7 +308,9 @@ def test_a_new_topic_in_a_thread_stands_alone(searcher):
     first = answer("Who led the opposition to the harbor bridge?", searcher)
     a = answer("How many people died in the Magnitogorsk building collapse?", searcher, thread=Thread().after(first))
     assert not a.follow_up
-    assert all("Magnitogorsk" in p.title for p in a.passages)  # the collapse alone, not the thread's bridge
+    # the collapse first, and nothing of the thread's bridge (a third passage may be another death toll)
+    assert "Magnitogorsk" in a.passages[0].title
+    assert not any("Bridge" in p.title or "bridge" in p.title for p in a.passages), [p.title for p in a.passages]
 
 
 def test_a_plain_noun_points_back_to_the_thread_and_a_name_starts_a_new_one(searcher):
@@ -342,3 +375,8 @@ def test_the_three_states_render_differently():
                      closest=(Closest("a1", "Council approves Harbor Bridge", "https://news.example.com/b", ""),))
     assert to_text(answer_blocks(nothing)[0]).startswith("Nothing in the archive about _banana bread?_.\n"
                                                          "The closest articles:\n• Council approves Harbor Bridge")
+    # a terminal cannot press Slack's buttons: none are shown, and More results becomes what it can do
+    more = Answer(question="how much?", query="how much?", passages=(p,), more=True)
+    shown = to_text(answer_blocks(more)[0])
+    assert "[" not in shown.replace("[[", "") and "👍" not in shown and "More results" not in shown
+    assert to_text(answer_blocks(more)[0], more="type `more`").endswith("  (type `more`)\n")

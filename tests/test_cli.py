@@ -116,11 +116,18 @@ def test_chat_small_commands(tmp_path):
     assert turns[3] == "more\nNo more passages for that question.\n\n"
 
 
-def test_the_example_config_gives_the_scraped_page_its_site(tmp_path):
-    """config.example.toml names ksl.com for the URL-less KSL dump: the README's site:ksl.com finds it."""
+def test_the_readme_path_keeps_the_example_configs_site(tmp_path):
+    """config.example.toml names ksl.com for the URL-less KSL dump: the README's site:ksl.com finds it. The
+    demo built with config.example.toml and the README's next line with the default config, so the IBM
+    story lost its site and site:ksl.com found nothing. The demo now writes config.toml from the
+    example, and the README's commands read it."""
+    demo = (EXAMPLES.parents[1] / "scripts" / "demo.sh").read_text()
+    assert "cp config.example.toml config.toml" in demo and 'A=".venv/bin/archivist"\n' in demo
     shutil.copytree(EXAMPLES, tmp_path / "examples" / "archive")
-    shutil.copyfile(EXAMPLES.parents[1] / "config.example.toml", tmp_path / "config.toml")
+    shutil.copyfile(EXAMPLES.parents[1] / "config.example.toml", tmp_path / "config.toml")  # as the demo does
     assert build_json(tmp_path)["added"] == 51
+    again = run_cli("build", "--json", "examples/archive", cwd=tmp_path)  # the README's next command
+    assert (json.loads(again.stdout)["updated"], json.loads(again.stdout)["unchanged"]) == (0, 51)
     out = run_cli("ask", "--json", "facial recognition site:ksl.com", cwd=tmp_path)
     passages = json.loads(out.stdout)["passages"]
     assert [(p["title"], p["site"]) for p in passages] == [

@@ -71,7 +71,8 @@ def test_a_damaged_database_gets_one_line_from_every_command(small_index):
         out = no_traceback(run_cli(*command, cwd=small_index))
         assert out.returncode == 1, command
         text = (out.stderr + out.stdout).strip()
-        assert len(text.splitlines()) == 1, (command, text)
+        # check goes on to the models (whole, here): "ok" lines
+        assert len([line for line in text.splitlines() if not line.startswith("ok: ")]) == 1, (command, text)
         assert f"the database {db} is damaged (file is not a database)" in text, (command, text)
     serve = no_traceback(run_cli("serve", "--http", cwd=small_index,
                                  env={"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "s"}))
@@ -175,3 +176,53 @@ def test_a_full_disk_is_said_plainly_and_the_published_index_kept(small_index, s
     again = run_cli("build", "--json", cwd=small_index)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["added"] == 1
+
+
+def test_vectors_overwritten_inside_the_file_are_found_by_check_and_repaired_by_build(small_index):
+    """4 KB of 0xff inside the FAISS file: counts and ids still match, three vectors are NaN. `check`
+    said all was well and `build` did nothing; the file's sha256, recorded when it was written, tells."""
+    path = faiss_file(small_index)
+    data = bytearray(path.read_bytes())
+    data[200:200 + 4096] = b"\xff" * 4096
+    path.write_bytes(bytes(data))
+    check = no_traceback(run_cli("check", cwd=small_index))
+    assert check.returncode == 1
+    assert (f"problem: the vector file {path.name} is not the file the build wrote (its sha256 differs): damaged on "
+            "disk; run `archivist build` to rebuild it from the database") in check.stdout.splitlines()
+    build = no_traceback(run_cli("build", "--json", cwd=small_index))
+    assert build.stderr.strip() == (f"warning: the vector file {path.name} is not the file the build wrote (its sha256 "
+                                    "differs): damaged on disk; rebuilding it from the database (nothing is embedded again)")
+    assert json.loads(build.stdout)["chunks_embedded"] == 0
+    check = run_cli("check", cwd=small_index)
+    assert check.returncode == 0 and "vectors equal the database's" in check.stdout
+
+
+def test_an_index_without_a_recorded_checksum_compares_its_vectors(small_index):
+    """Indexes published before checksums were recorded: the vectors themselves are compared."""
+    import numpy as np
+
+    db = sqlite3.connect(small_index / "idx" / "archive.sqlite")
+    db.execute("DELETE FROM meta WHERE key = 'faiss_sha256'")
+    db.commit()
+    db.close()
+    path = faiss_file(small_index)
+    data = bytearray(path.read_bytes())
+    data[-400:-384] = np.full(4, np.nan, np.float32).tobytes()  # inside the last vector (the id map follows it)
+    path.write_bytes(bytes(data))
+    check = no_traceback(run_cli("check", cwd=small_index))
+    assert check.returncode == 1
+    assert (f"problem: the vector file {path.name} holds 1 vector that differs from the database's; run `archivist "
+            "build` to rebuild it from the database") in check.stdout.splitlines()
+    build = no_traceback(run_cli("build", "--json", cwd=small_index))
+    assert "rebuilding it from the database" in build.stderr
+    assert run_cli("check", cwd=small_index).returncode == 0
+
+
+def test_a_folder_where_the_old_vector_file_was_does_not_fail_the_build(small_index):
+    path = faiss_file(small_index)
+    path.unlink()
+    path.mkdir()
+    build = no_traceback(run_cli("build", "--json", cwd=small_index))
+    assert build.returncode == 0
+    assert f"warning: the old vector file {path} cannot be removed (Is a directory); remove it by hand" in build.stderr
+    assert run_cli("check", cwd=small_index).returncode == 0

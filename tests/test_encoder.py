@@ -115,3 +115,13 @@ def test_the_device_is_the_cpu_here_and_a_missing_gpu_is_said(caplog, tmp_path):
     assert (e.device, e.batch, e.describe()) == ("cpu", 8, "onnx on cpu")
     with pytest.raises(ConfigError, match=r"\[index\] device must be one of auto, cpu, cuda, not 'tpu'"):
         parse({"index": {"device": "tpu"}}, tmp_path)
+
+
+def test_the_first_export_is_announced_in_the_readmes_words():
+    """The README said about 15 s, the tool about a minute, a progress bar showed besides; it takes
+    about 30 s on 2 cores. One sentence, the same in both."""
+    from pathlib import Path
+
+    from index.embedding.onnx_model import EXPORTING
+
+    assert f'"{EXPORTING}"' in " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())

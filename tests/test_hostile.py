@@ -1,5 +1,6 @@
 """Hostile input: no file stops a build, blows up memory, forges a message or leaks outside the archive.
 The files are made by tests/hostile_files.py in a temp folder; the build is the real one."""
+import json
 import os
 import sqlite3
 import subprocess
@@ -302,3 +303,91 @@ def test_a_megabyte_without_spaces_is_encoded_as_fast_as_its_first_tokens(embedd
     assert time.perf_counter() - t0 < 0.5
     [short] = embedder.encode(["." * 300])  # past 256 tokens already
     assert float(long @ short) > 0.9999
+
+
+def test_a_lone_surrogate_in_a_record_costs_nothing(tmp_path, cfg_for, embedder):
+    """JSON's "\\ud800" decodes to a lone surrogate, which the tokenizer, SQLite and UTF-8 refuse: it
+    failed every build (a traceback from the encoder) and `extract --json` raised. It is U+FFFD now."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "bad.jsonl").write_text(
+        '{"text": "bad \\ud800 words ' + hf.body("surrogate") + '", "title": "\\udfff"}\n', encoding="utf-8")
+    (tmp_path / "a" / "good.txt").write_text(f"Story about the ferry\n\n{hf.body('ferry')}\n")
+    cfg = cfg_for(tmp_path / "a")
+    summary = build(cfg, embedder=embedder)
+    assert (summary.added, summary.failed) == (2, 0)
+    assert sorted(articles(cfg)) == ["Story about the ferry", "\ufffd"]
+    out = run_cli("extract", "--json", tmp_path / "a" / "bad.jsonl")
+    assert out.returncode == 0 and json.loads(out.stdout)["text"].startswith("bad \ufffd words")
+
+
+def test_an_article_the_encoder_refuses_is_its_files_error(tmp_path, cfg_for, embedder):
+    """Whatever goes wrong embedding one article is that article's error line, never the build's."""
+    from index.embedding.embed import Embedder
+
+    class Refusing(Embedder):  # an encoder that cannot take one article's text (a stand-in for a library bug)
+        def encode(self, texts):
+            if any("poison" in t for t in texts):
+                raise ValueError("cannot encode this")
+            return embedder.encode(texts)
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "bad.txt").write_text(f"Story about the poison\n\n{hf.body('poison')}\n")
+    (tmp_path / "a" / "good.txt").write_text(f"Story about the ferry\n\n{hf.body('ferry')}\n")
+    cfg = cfg_for(tmp_path / "a")
+    summary = build(cfg, embedder=Refusing())
+    assert summary.errors == ("a/bad.txt: cannot be embedded (ValueError: cannot encode this)",)
+    assert (summary.added, summary.failed) == (1, 1)
+    assert sorted(articles(cfg)) == ["Story about the ferry"]
+
+
+def test_a_glob_through_links_to_its_own_folder_names_each_file_once(tmp_path, cfg_for, embedder):
+    """`loop/**/*.html` with links a, b and c to `.`: glob's `**` ran for minutes (350 MB and counting);
+    with one link the same file was read 41 times."""
+    loop = tmp_path / "loop"
+    (loop / "sub").mkdir(parents=True)
+    (loop / "one.html").write_bytes(hf.page("Loop page"))
+    (loop / "sub" / "two.html").write_bytes(hf.page("Sub page"))
+    for name in "abc":
+        (loop / name).symlink_to(".")
+    (loop / "same.html").symlink_to("one.html")
+    t0 = time.monotonic()
+    cfg = cfg_for({"path": str(loop / "**" / "*.html")})
+    summary = build(cfg, embedder=embedder)
+    assert time.monotonic() - t0 < 60
+    assert (summary.added, summary.failed, summary.duplicates) == (2, 0, 0)
+    assert sorted(row[3] for row in articles(cfg).values()) == ["loop/one.html", "loop/sub/two.html"]
+
+
+def test_a_file_of_many_slow_or_bad_items_is_stopped_by_its_whole_budget(tmp_path):
+    """The budget was per item, so a WARC of many slow records, or a small .gz of 50 million `{}` lines
+    (41,000 error items a second), ran for hours. The whole file has a budget of CPU time now."""
+    import gzip
+
+    from index.config import SourceSpec
+    from index.reading.worker import FileReader
+
+    path = tmp_path / "empty.jsonl.gz"
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        for _ in range(200):
+            f.write(b"{}\n" * 50_000)  # 10 million lines: 30 KB on disk
+    t0 = time.monotonic()
+    with FileReader(2, 10 * 2**20) as reader:
+        items = list(reader.read(path, SourceSpec(path=str(path)), "empty.jsonl.gz"))
+    assert time.monotonic() - t0 < 15
+    assert str(items[-1]) == ("empty.jsonl.gz: stopped: 2 s of reading in all, this file's budget (2 s + 2 s a MB) "
+                              "([index] max_file_seconds); the rest of the file is not read")
+    assert len(items) > 1000  # what it read before is kept: here, a line's error each
+
+
+def test_a_files_warnings_are_capped_and_each_names_the_file(tmp_path, cfg_for, embedder, caplog):
+    """A 20,000-line export of `javascript:` links and year-1 dates printed 40,000 lines."""
+    (tmp_path / "a").mkdir()
+    rows = [{"title": f"Story {i}", "text": hf.body(f"item {i}", times=1), "url": f"javascript:alert({i})",
+             "date": "0001-01-01"} for i in range(20)]
+    (tmp_path / "a" / "bad-links.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with caplog.at_level("WARNING"):
+        summary = build(cfg_for(tmp_path / "a"), embedder=embedder)
+    assert (summary.added, summary.failed) == (20, 0)
+    lines = [r.getMessage() for r in caplog.records if "bad-links.jsonl" in r.getMessage()]
+    assert len(lines) == 6 and all(line.startswith("warning: a/bad-links.jsonl") for line in lines)
+    assert lines[-1] == "warning: a/bad-links.jsonl: 35 more warnings like these in this file"

@@ -360,6 +360,9 @@ def raw_post(env, body: bytes, headers: dict) -> int:
                                         "X-Slack-Signature": "v0=00"}),
     (b"payload=%7B%22type", {"Content-Type": "application/x-www-form-urlencoded"}),
     (b"\xff\xfe", {"Content-Type": "application/json", "X-Slack-Request-Timestamp": "1", "X-Slack-Signature": "v0=1"}),
+    # slack_sdk raised OverflowError on this timestamp: a 500 and a traceback
+    (b'{"type": "url_verification"}', {"Content-Type": "application/json", "X-Slack-Request-Timestamp": "9" * 400,
+                                        "X-Slack-Signature": "v0=00"}),
 ])
 def test_malformed_unsigned_requests_get_401_before_anything_is_parsed(slack_env, caplog, body, headers):
     with caplog.at_level("ERROR"):
@@ -372,6 +375,12 @@ def test_malformed_unsigned_requests_get_401_before_anything_is_parsed(slack_env
     ("[" * 100_000 + "]" * 100_000, "application/json"),
     ("payload=%7B%22type", "application/x-www-form-urlencoded"),
     ("token=x&&&=;;", "application/x-www-form-urlencoded"),
+    # JSON, but not an object as Slack sends: Bolt raised deep inside (500 and a traceback)
+    ("[]", "application/json"),
+    ("null", "application/json"),
+    ('"x"', "application/json"),
+    ('{"type": "event_callback", "event": "x"}', "application/json"),
+    ("payload=%5B%5D", "application/x-www-form-urlencoded"),
 ])
 def test_signed_but_malformed_bodies_get_a_clear_400_and_one_log_line(slack_env, caplog, body, content_type):
     with caplog.at_level("WARNING", logger="archivist"):
@@ -881,6 +890,8 @@ def test_slack_unreachable_at_start_is_retried_then_one_clear_line(slack_env, mo
                  "slack": {"api_base_url": f"http://127.0.0.1:{port}/api/"}}, slack_env["root"])
     monkeypatch.setattr(slack, "CONNECT_ATTEMPTS", 3)
     monkeypatch.setattr(slack, "FIRST_WAIT", 0.05)
+    # as `serve` has it: Bolt read it too and said "As you gave `client` as well, `token` will be unused." each try
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     with caplog.at_level(logging.WARNING):
         with pytest.raises(slack.CannotStart) as e:
             create_app(cfg, bot_token="xoxb-test", signing_secret=SECRET, searcher=slack_env["searcher"])

@@ -223,3 +223,49 @@ def test_articles_without_a_url_get_their_site_from_the_source_or_front_matter(t
     note.write_text("---\ntitle: Note\nsite: Example.org\n---\n\nA note about the ferry timetable and the new harbour.\n")
     (n,) = articles(read(note, SourceSpec(path=str(note), site="ksl.com")))
     assert n.site == "example.org"
+
+
+def test_a_number_of_thousands_of_digits_costs_its_line_only(tmp_path):
+    """Python refuses to read an integer of more than 4,300 digits: that lost the rest of the file."""
+    p = tmp_path / "export.jsonl"
+    good = {"title": "Good", "text": "A perfectly fine article body with a handful of words in it."}
+    p.write_text(json.dumps(good) + "\n" + '{"title": "Big", "n": ' + "9" * 5000 + "}\n"
+                 + json.dumps(good | {"title": "After"}) + "\n")
+    items = read(p)
+    assert [a.title for a in articles(items)] == ["Good", "After"]
+    assert errors(items) == ["export.jsonl:2: not JSON (Exceeds the limit (4300 digits) for integer string conversion: "
+                             "value has 5000 digits)"]
+
+
+def test_pages_in_scripts_without_spaces_are_read(tmp_path):
+    """MIN_ARTICLE_WORDS counted spaces: a Japanese, Chinese or Thai article was "no article text found"."""
+    for name, title, text in (
+            ("ja.html", "地震", "東京で大きな地震が発生し、多くの建物が被害を受けました。政府は緊急会議を開きました。"),
+            ("zh.html", "洪水", "南方多个城市遭遇暴雨，河水上涨，数千人被紧急转移。"),
+            ("th.html", "น้ำท่วม", "นายกรัฐมนตรีประกาศมาตรการใหม่เพื่อช่วยเหลือเกษตรกรที่ได้รับผลกระทบจากน้ำท่วม")):
+        (tmp_path / name).write_text(f"<html><head><title>{title}</title></head><body><article><p>{text}</p>"
+                                     "</article></body></html>", encoding="utf-8")
+        [a] = read(tmp_path / name)
+        assert (a.title, a.text) == (title, text)
+    (tmp_path / "menu.html").write_text("<html><body><p>首页 新闻</p></body></html>", encoding="utf-8")
+    assert errors(read(tmp_path / "menu.html")) == ["menu.html: no article text found in the page"]
+
+
+def test_a_utf16_page_with_its_bom_is_read_not_refused_as_binary(tmp_path):
+    text = "The council voted on Tuesday to close the old bridge for repairs next year."
+    for codec in ("utf-16", "utf-16-be", "utf-32"):
+        bom = {"utf-16-be": "\ufeff"}.get(codec, "")  # utf-16 and utf-32 write their own
+        (tmp_path / "p.html").write_bytes((bom + '<html><head><meta charset="utf-16"><title>Bridge</title></head><body>'
+                                          f"<article><p>{text}</p></article></body></html>").encode(codec))
+        [a] = read(tmp_path / "p.html")
+        assert (a.title, a.text) == ("Bridge", text), codec
+
+
+def test_urls_that_are_no_links_are_dropped():
+    from index.reading.urls import web_url
+
+    assert web_url("http://" + "a" * 100_000 + "/x") == ""
+    assert web_url("http://" + "a" * 64 + ".example/x") == ""  # a DNS label is 63 characters at most
+    assert web_url("http://x.example/%%%") == "" and web_url("http://x.example/100%") == ""
+    assert web_url("https://en.wikinews.org/wiki/Caf%C3%A9") == "https://en.wikinews.org/wiki/Caf%C3%A9"
+    assert web_url("http://localhost:8080/a") == "http://localhost:8080/a"

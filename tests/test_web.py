@@ -193,6 +193,27 @@ def test_forged_altered_and_expired_links_get_403(site):
     assert get(site["url"] + missing)[0] == 404
 
 
+@pytest.mark.parametrize("query", ["exp=%C2%B2&sig=x", "exp=" + "9" * 5000 + "&sig=x", "exp=1&sig=%C3%A9",
+                                   "q=%C2%B9-%C2%B2&exp=1&sig=x"])
+def test_links_with_odd_numbers_get_403_not_500(site, caplog, query):
+    """"²".isdigit() holds and int() of 5,000 digits raises: each was a 500 with a traceback."""
+    aid = article_id(site, SCRIPT_TITLE)
+    with caplog.at_level("INFO"):
+        assert get(site["url"] + f"/a/{aid}?{query}")[0] == 403
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_a_non_ascii_token_is_refused_not_a_500(site, monkeypatch, caplog):
+    monkeypatch.setenv("ARCHIVIST_WEB_TOKEN", TOKEN)
+    for bad in ("%C3%A9", TOKEN + "%C3%A9"):
+        with caplog.at_level("INFO"):
+            status, body, _ = get(site["url"] + f"/?token={bad}")
+        assert status == 403 and "Token needed" in body
+    status, _, _ = get(site["url"] + "/search?q=IBM", cookie="archivist_token=é")
+    assert status == 403
+    assert not [r for r in caplog.records if r.exc_info]
+
+
 def test_search_pages_are_off_unless_enabled_and_need_a_token(site, tmp_path, monkeypatch):
     status, body, _ = get(site["url"] + "/search?q=IBM")
     assert status == 403 and "Token needed" in body
@@ -320,3 +341,39 @@ def test_the_token_cookie_is_secure_when_the_pages_are_public_over_https(site, m
         web.wsgi(None, None, bot)(environ, lambda status, h: headers.update({public: dict(h)}))
     assert headers["https://archive.example.com"]["Set-Cookie"].endswith("; Path=/; Secure")
     assert headers["http://127.0.0.1:1"]["Set-Cookie"].endswith("; Path=/")
+
+
+@pytest.mark.parametrize("content, why", [
+    ("", "it is empty"), ("zz-not-hex", "it is not hexadecimal"), ("00ff", "it holds 2 bytes, under 16")])
+def test_a_link_key_that_is_no_key_is_refused_with_one_line(tmp_path, monkeypatch, content, why):
+    """An empty link-secret file was an empty HMAC key: anyone could sign a link (`sig=` made with b""
+    opened the page). A non-hex one gave a traceback from `ask`."""
+    from conftest import run_cli
+    from index.searching.links import LinkKeyError
+
+    monkeypatch.delenv("ARCHIVIST_LINK_SECRET", raising=False)
+    (tmp_path / "link-secret").write_text(content)
+    with pytest.raises(LinkKeyError) as e:
+        load_secret(tmp_path)
+    assert str(e.value) == (f"{tmp_path / 'link-secret'} is not a link key ({why}): restore it from a replica's copy, "
+                            "or delete it to make a new one (archived-copy links already shared then stop working)")
+    (tmp_path / "link-secret").unlink()
+    assert len(load_secret(tmp_path)) == 32  # none yet: one is made
+    monkeypatch.setenv("ARCHIVIST_LINK_SECRET", "short")
+    with pytest.raises(LinkKeyError, match="ARCHIVIST_LINK_SECRET is 5 bytes long"):
+        load_secret(tmp_path)
+
+
+def test_ask_with_a_damaged_link_key_says_so_in_one_line(site, tmp_path):
+    from conftest import run_cli
+
+    index = tmp_path / "idx"
+    shutil.copytree(site["cfg"].index_dir(), index)
+    (index / "link-secret").write_text("not hex")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[index]\npath = "{index}"\n[web]\npublic_url = "http://127.0.0.1:1"\n')
+    out = run_cli("--config", cfg, "ask", "IBM", env={"ARCHIVIST_LINK_SECRET": ""})
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == (f"error: {index / 'link-secret'} is not a link key (it is not hexadecimal): restore it "
+                                  "from a replica's copy, or delete it to make a new one (archived-copy links already "
+                                  "shared then stop working)")

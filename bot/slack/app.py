@@ -113,8 +113,10 @@ def create_app(cfg: Config, *, bot_token: str, signing_secret: str | None = None
     (`app.watcher`, stopped with `app.watcher.stop()`)."""
     client = web_client(bot_token, cfg.slack.api_base_url)
     # Bolt checks the token with auth.test as it is made: at start, Slack may not be reachable yet
+    # Bolt's own lines go to the "slack_bolt" logger (by default it makes one _quiet cannot reach, which
+    # repeated "As you gave `client` as well, `token` will be unused" at every retry: it reads SLACK_BOT_TOKEN)
     app = with_retries("check the bot token", lambda: App(
-        client=client, signing_secret=signing_secret or "unused-in-socket-mode",
+        client=client, logger=logging.getLogger("slack_bolt"), signing_secret=signing_secret or "unused-in-socket-mode",
         request_verification_enabled=signing_secret is not None, process_before_response=False))
     searcher = searcher or Searcher.open(cfg, embedder)
     signer = index_signer(cfg)

@@ -85,6 +85,10 @@ def answer_blocks(answer: Answer, offset: int = 0, asked: str = "", signer: Sign
     filters = f" · filters: {escape(', '.join(answer.filters))}" if answer.filters else ""
     context = _context(f"Searched {answer.articles_searched:,} articles · index built {answer.index_date or 'unknown'}"
                        f"{filters}")
+    if answer.filtered_out:
+        return [_section(f"No article in the archive matches {escape(', '.join(answer.filters))}, so nothing was "
+                         "searched. Try the question without that filter."), context], \
+            _fallback(f"No article matches {', '.join(answer.filters)}")
     if answer.status == NOTHING:
         lines = [f"Nothing in the archive about _{question}_."]
         if answer.closest:
@@ -166,8 +170,10 @@ def summary_blocks(reply: SummaryReply, shareable: bool = False, signer: Signer 
 _MRKDWN_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
 
 
-def to_text(blocks: list[dict]) -> str:
-    """Blocks as readable terminal text: links as 'label (url)', entities decoded, buttons in brackets."""
+def to_text(blocks: list[dict], more: str = "") -> str:
+    """Blocks as readable terminal text: links as 'label (url)', entities decoded. Buttons cannot be
+    pressed in a terminal: they are left out, but for "More results", which becomes `more` (what
+    the terminal offers instead: "type `more`", say), if given."""
     out = []
     for b in blocks:
         if b["type"] == "section":
@@ -175,7 +181,9 @@ def to_text(blocks: list[dict]) -> str:
         elif b["type"] == "context":
             out.append("  " + " ".join(_plain(e["text"]) for e in b["elements"]))
         elif b["type"] == "actions":
-            out.append("  " + "  ".join(f"[{e['text']['text']}]" for e in b["elements"]))
+            if not (more and any(e.get("action_id") == "more_results" for e in b["elements"])):
+                continue
+            out.append(f"  ({more})")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

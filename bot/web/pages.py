@@ -79,7 +79,10 @@ def answer_page(q: str, answer: Answer | None, copy: Copy) -> str:
     if answer.error:
         return page(f"{q} · Archivist", f'<p class="note">{escape(answer.error)}</p>', q)
     parts = []
-    if answer.status == NOTHING:
+    if answer.filtered_out:
+        parts.append(f'<p class="note">No article in the archive matches {escape(", ".join(answer.filters))}, so '
+                     'nothing was searched. Try the question without that filter.</p>')
+    elif answer.status == NOTHING:
         parts.append(f'<p class="note">Nothing in the archive about <em>{escape(answer.query or q)}</em>.</p>')
         if answer.closest:
             dated = lambda c: f' · <span class="meta">{_whole(c.published)}</span>' if c.published else ""  # noqa: E731

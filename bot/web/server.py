@@ -120,7 +120,7 @@ def _search_pages(bot, path: str, query: dict, environ, start_response):
     token = os.environ.get("ARCHIVIST_WEB_TOKEN", "")
     if not web.public_search:
         given = query.get("token", "")
-        if token and given and hmac.compare_digest(given, token):
+        if token and given and hmac.compare_digest(given.encode(), token.encode()):  # str: ASCII only
             # the token becomes a cookie, and the address loses it (no token in history or logs)
             rest = urlencode({k: v for k, v in query.items() if k != "token"})
             # Secure where the pages are public over https: the browser never sends the token in clear
@@ -152,11 +152,15 @@ def _malformed(body: bytes, content_type: str) -> str:
     try:
         text = body.decode("utf-8")
         if content_type.startswith("application/json"):
-            json.loads(text)
+            doc = json.loads(text)
+            if not isinstance(doc, dict):
+                return f"malformed body (JSON {type(doc).__name__}, not an object)"
+            if "event" in doc and not isinstance(doc["event"], dict):
+                return "malformed body (an event that is not an object)"
         else:
             form = parse_qs(text, max_num_fields=100, strict_parsing=bool(text))
-            if "payload" in form:
-                json.loads(form["payload"][0])
+            if "payload" in form and not isinstance(json.loads(form["payload"][0]), dict):
+                return "malformed body (a payload that is not a JSON object)"
     except (ValueError, RecursionError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return f"malformed body ({type(e).__name__})"
     return ""
@@ -166,7 +170,7 @@ def _signed(verifier: SignatureVerifier, body: bytes, environ: dict) -> bool:
     try:
         return verifier.is_valid(body=body.decode("utf-8"), timestamp=environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
                                  signature=environ.get("HTTP_X_SLACK_SIGNATURE", ""))
-    except (ValueError, TypeError):  # a timestamp that is not a number, a body that is not UTF-8
+    except (ValueError, TypeError, OverflowError):  # a timestamp that is not a number (or 400 nines), a body not UTF-8
         return False
 
 

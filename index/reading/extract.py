@@ -6,6 +6,7 @@ holds no article.
 """
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 
@@ -30,6 +31,31 @@ class Extracted:
     site: str = ""
 
 
+# scripts written without spaces between words: a character is about a word (Thai: about a syllable)
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f]")
+
+
+def word_count(text: str) -> int:
+    """Words as a reader counts them: runs between spaces, and each character of a script written
+    without spaces (Chinese, Japanese, Thai, Lao, Burmese)."""
+    unspaced = len(_UNSPACED.findall(text))
+    if not unspaced:
+        return len(text.split())
+    return len(_UNSPACED.sub(" ", text).split()) + unspaced
+
+
+def _unicode_bom(data: bytes) -> str | None:
+    """A page saved as UTF-16 or UTF-32 (with the byte-order mark those encodings start with), as text."""
+    for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                       (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
 def _looks_binary(data: bytes) -> bool:
     head = data[:4096]
     return b"\x00" in head or sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 10
@@ -37,17 +63,20 @@ def _looks_binary(data: bytes) -> bool:
 
 def html(data: bytes, url: str = "") -> Extracted:
     """Article body and metadata with trafilatura, favouring precision (scores best on real news pages)."""
-    if _looks_binary(data):
-        raise ExtractError("not an HTML page (binary data)")
+    page: bytes | str | None = _unicode_bom(data)
+    if page is None:
+        if _looks_binary(data):
+            raise ExtractError("not an HTML page (binary data)")
+        page = data
     import trafilatura  # heavy import, only when there is HTML to read
     from trafilatura.utils import load_html
 
-    tree = load_html(data)
+    tree = load_html(page)
     doc = tree is not None and trafilatura.bare_extraction(
         _bounded(tree), url=url or None, favor_precision=True, with_metadata=True, include_comments=False
     )
     text = (doc.text if doc else "") or ""
-    if len(text.split()) < MIN_ARTICLE_WORDS:  # a menu or a cookie notice, not an article
+    if word_count(text) < MIN_ARTICLE_WORDS:  # a menu or a cookie notice, not an article
         raise ExtractError("no article text found in the page")
     page_url = url or doc.url or ""
     title = _one_line(doc.title or "")

@@ -27,6 +27,15 @@ def path_text(s: str) -> str:
     return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def valid(text: str) -> str:
+    """Text that is valid Unicode: a lone surrogate (JSON's "\\ud800" decodes to one) becomes U+FFFD, as
+    a decoder would make of a bad byte. Tokenizers, SQLite and UTF-8 output all refuse them."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
 def for_terminal(text: str) -> str:
     """Text without control characters (escape sequences, bells, overrides); tabs and newlines stay."""
     return _CONTROLS.sub("", _ESCAPES.sub("", text))

@@ -69,8 +69,8 @@ def discover(specs: tuple[SourceSpec, ...], base_dir: Path) -> Iterator[tuple[Pa
             found = sorted(p for p in root.rglob("*") if p.is_file() and not _hidden(p, root))
             rank, folder = (0, len(root.parts)), root
         elif glob.has_magic(str(root)):
-            found = sorted(Path(p) for p in glob.glob(str(root), recursive=True) if os.path.isfile(p))
             folder = folder_of(root)
+            found = _glob_files(root, folder)
             rank = (1, len(folder.parts))
         else:
             yield SourceError(safe.path_text(str(root)), "no such file or folder")
@@ -110,6 +110,21 @@ def spec_for(path: Path, specs: tuple[SourceSpec, ...], base_dir: Path) -> Sourc
     return best
 
 
+def specs_for(path: Path, specs: tuple[SourceSpec, ...], base_dir: Path) -> tuple[SourceSpec, ...]:
+    """How a build reads a file or folder given on the command line: as `spec_for` says, and, for a
+    folder, with the configured entries inside it too (a subfolder's site, an export's field names), each
+    for the files it holds most closely, as the configured build reads them."""
+    path = path.absolute()
+    inner = []
+    if path.is_dir():
+        for spec in specs:
+            pattern = Path(spec.path).expanduser()
+            pattern = (pattern if pattern.is_absolute() else base_dir / pattern).absolute()
+            if folder_of(pattern) != path and folder_of(pattern).is_relative_to(path):
+                inner.append(replace(spec, path=str(pattern)))
+    return (spec_for(path, specs, base_dir), *inner)
+
+
 def folder_of(path: Path) -> Path:
     """The file or folder a source path names; for a glob, the folder it searches: its longest leading
     part without wildcards."""
@@ -119,6 +134,37 @@ def folder_of(path: Path) -> Path:
             break
         parts.append(part)
     return Path(*parts)
+
+
+def _glob_files(pattern: Path, folder: Path) -> list[Path]:
+    """The files a glob names, each real file once, sorted. The folders are walked without entering a
+    link to a folder: glob's own `**` does, and a link back to `.` makes it loop (`a/a/a/...`, or with
+    three such links, without end). Names starting with a dot match only a part that starts with one."""
+    pats = pattern.relative_to(folder).parts
+    found = []
+    for top, dirs, files in os.walk(folder):  # followlinks=False
+        dirs[:] = [d for d in dirs if not d.startswith(".") or any(p.startswith(".") for p in pats)]
+        rel = Path(top).relative_to(folder).parts
+        found += [os.path.join(top, n) for n in files if _glob_match((*rel, n), pats)]
+    seen: set[str] = set()
+    out = []
+    for path in sorted(found, key=lambda p: (os.path.islink(p), p)):  # a file itself before a link to it
+        real = os.path.realpath(path)
+        if real not in seen and os.path.isfile(path):
+            seen.add(real)
+            out.append(Path(path))
+    return sorted(out)
+
+
+def _glob_match(parts: tuple[str, ...], pats: tuple[str, ...]) -> bool:
+    """Whether path parts match glob parts, `**` standing for any number of folders (none included)."""
+    if not pats:
+        return not parts
+    if pats[0] == "**":
+        return _glob_match(parts, pats[1:]) or (bool(parts) and not parts[0].startswith(".")
+                                                and _glob_match(parts[1:], pats))
+    return (bool(parts) and (not parts[0].startswith(".") or pats[0].startswith("."))
+            and fnmatch.fnmatchcase(parts[0], pats[0]) and _glob_match(parts[1:], pats[1:]))
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -325,8 +371,9 @@ def _read_jsonl(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Ite
             except ExtractError as e:
                 yield SourceError(shown, str(e), where)
                 continue
-            except (json.JSONDecodeError, RecursionError) as e:
-                why = f"{e.msg} at column {e.colno}" if isinstance(e, json.JSONDecodeError) else "nested too deeply"
+            except (ValueError, RecursionError) as e:  # ValueError: also a number past Python's 4,300 digits
+                why = (f"{e.msg} at column {e.colno}" if isinstance(e, json.JSONDecodeError)
+                       else "nested too deeply" if isinstance(e, RecursionError) else str(e).split(";")[0])
                 yield SourceError(shown, f"not JSON ({why})", where)
                 continue
             if not isinstance(row, dict):
@@ -419,6 +466,8 @@ def make_article(ex: Extracted, source: str, record: str, position: int, explici
     """Ids are stable: the export's own id, else the URL, else where the article sits in its file.
     Only a web link is kept as the URL, only a plausible date as the date of publication, each with a
     warning when it is dropped; the site is the URL's host, so one site has one name in every format."""
+    # every reader's text leaves through here: valid Unicode from now on (a JSON "\\ud800" is not)
+    ex = replace(ex, **{f: safe.valid(getattr(ex, f)) for f in ("title", "text", "url", "published", "author", "site")})
     where = f"{safe.name(source)}{'#' + safe.name(record) if record else ''}"
     url = web_url(ex.url)
     if ex.url and not url:

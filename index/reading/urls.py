@@ -33,18 +33,25 @@ def normalize_url(url: str) -> str:
     return urlunsplit(("", host, path, query, "")).lstrip("/")
 
 
+MAX_URL = 8192  # browsers and servers refuse longer; no article's link is
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")  # a % that starts no escape: not a URL a browser can follow
+
+
 def web_url(url: str) -> str:
     """The URL if it is a link a reader can follow (http or https, a host, a valid port), else ''.
     Articles keep only such links: a `javascript:` URL from a hostile page must never become a link."""
     url = url.strip()
-    if not url or _UNSAFE.search(url):
+    if not url or len(url) > MAX_URL or _UNSAFE.search(url) or _BAD_ESCAPE.search(url):
         return ""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 -- raises ValueError for a port out of range
     except ValueError:
         return ""
-    return url if parts.scheme.lower() in ("http", "https") and parts.hostname else ""
+    host = parts.hostname or ""
+    if len(host) > 253 or any(not 0 < len(label) <= 63 for label in host.split(".")):  # DNS's own limits
+        return ""
+    return url if parts.scheme.lower() in ("http", "https") else ""
 
 
 def site_of(url: str) -> str:

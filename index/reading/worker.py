@@ -2,10 +2,13 @@
 
 A parser can go superlinear on a small hostile file (a regex on 60,000 dots, trafilatura on 16,000
 <b> in one <p>) or die on it (a segfault in C, the OOM killer). `FileReader` runs `sources.read_file`
-in a child (`python -m index.reading.worker`) and waits at most `max_seconds` for each next item of a
-file: a file that yields nothing for that long is stopped, its child killed, and it becomes that file's
-error; a file whose child dies is that file's error too. What it yielded before stays. The next file
-gets a fresh child. Library log lines from the child reach this process's logging, as its own would.
+in a child (`python -m index.reading.worker`) and gives each file two budgets, both in the child's CPU
+time (so that what gets indexed does not depend on how busy the machine is): `max_seconds` without
+yielding its next item, and `max_seconds` plus SECONDS_PER_MB for each MB of the file in all (a WARC of
+many slow records, a small .gz of 50 million bad lines). A file over either is stopped, its child
+killed, and that is the file's error line, saying how far it got; what it yielded before stays. A file
+whose child dies is that file's error too. The next file gets a fresh child. Library log lines from
+the child reach this process's logging, as its own would.
 """
 from __future__ import annotations
 
@@ -16,11 +19,13 @@ import pickle
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from index.config import SourceSpec
+from index.reading import safe
 from index.records import Article, SourceError
 
 log = logging.getLogger("archivist.sources")
@@ -29,6 +34,20 @@ log = logging.getLogger("archivist.sources")
 _CHILD_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
     p for p in (str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")) if p)}
 _END = "end"  # after a file's last item
+SECONDS_PER_MB = 2.0  # of CPU a file may take in all beyond max_seconds: trafilatura reads a news page in 0.02 s
+POLL = 0.5  # seconds between looks at a quiet child's CPU time
+WALL_FACTOR = 4  # a child quiet for this many times max_seconds of wall time is stopped too (blocked on I/O)
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """A process's CPU time (user and system) from /proc, or None where there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+    except (OSError, IndexError, ValueError):
+        return None
 _LOG = "log"  # a log record from the child: (_LOG, level, logger name, message)
 
 
@@ -57,13 +76,20 @@ class FileReader:
             yield SourceError(shown, f"cannot start a reader process: {e.strerror or e}")
             return
         articles, finished = 0, False
+        clock = _Clock(self.proc.pid)
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        budget = self.max_seconds + SECONDS_PER_MB * size / 2**20
         try:
             while True:
-                if not self.items.poll(self.max_seconds):
+                if not self.items.poll(min(POLL, self.max_seconds)):
+                    over = clock.used(fresh=True) >= budget
+                    if not over and clock.quiet() < self.max_seconds and clock.quiet_wall() < WALL_FACTOR * self.max_seconds:
+                        continue
                     self._kill()
-                    after = f" after {articles} article{'s' * (articles != 1)}" if articles else ""
-                    yield SourceError(shown, f"stopped: no progress in {self.max_seconds:g} s{after} "
-                                             "([index] max_file_seconds); the rest of the file is not read")
+                    yield SourceError(shown, _stopped(self.max_seconds, budget, over, articles))
                     return
                 try:
                     item = self.items.recv()
@@ -77,7 +103,12 @@ class FileReader:
                     logging.getLogger(item[2]).log(item[1], "%s", item[3])
                     continue
                 articles += isinstance(item, Article)
+                clock.progress()
                 yield item
+                if clock.used() >= budget:
+                    self._kill()
+                    yield SourceError(shown, _stopped(self.max_seconds, budget, True, articles))
+                    return
         finally:
             if not finished and self.proc is not None:
                 self._kill()  # left mid-file: the child's next items would be taken for the next file's
@@ -135,16 +166,83 @@ class FileReader:
         self.proc = self.jobs = self.items = None
 
 
+def _stopped(max_seconds: float, budget: float, whole: bool, articles: int) -> str:
+    why = (f"{budget:.0f} s of reading in all, this file's budget ({max_seconds:g} s + {SECONDS_PER_MB:g} s a MB)"
+           if whole else f"no progress in {max_seconds:g} s")
+    after = f" after {articles:,} article{'s' * (articles != 1)}" if articles else ""
+    return f"stopped: {why}{after} ([index] max_file_seconds); the rest of the file is not read"
+
+
+class _Clock:
+    """A child's CPU time spent on the file in hand, and since its last item; wall time where there is no
+    /proc. /proc is read at most every SAMPLE seconds while items flow (a file can send 40,000 a
+    second), and afresh whenever the child is quiet."""
+
+    SAMPLE = 0.05
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.start = self.last = self.cpu = self._read()
+        self.sampled = self.last_wall = time.monotonic()
+
+    def _read(self) -> float:
+        cpu = cpu_seconds(self.pid)
+        return time.monotonic() if cpu is None else cpu
+
+    def _sample(self, fresh: bool = False) -> float:
+        now = time.monotonic()
+        if fresh or now - self.sampled >= self.SAMPLE:
+            self.cpu, self.sampled = self._read(), now
+        return self.cpu
+
+    def progress(self) -> None:
+        self.last, self.last_wall = self._sample(), time.monotonic()
+
+    def used(self, fresh: bool = False) -> float:
+        return self._sample(fresh) - self.start
+
+    def quiet(self) -> float:
+        return self._sample(fresh=True) - self.last
+
+    def quiet_wall(self) -> float:
+        return time.monotonic() - self.last_wall
+
+
+WARNINGS_PER_FILE = 5  # a file's warnings shown; the rest are one line with their count
+
+
 class _Forward(logging.Handler):
-    """In the child: log records go to the parent, which logs them as its own."""
+    """In the child: log records go to the parent, which logs them as its own; each names the file
+    (a library's own warning may not), and a file's warnings beyond WARNINGS_PER_FILE are counted and
+    told in one line when it ends (a 20,000-line export of bad links is not 40,000 lines)."""
 
     def __init__(self, conn: Connection):
         super().__init__(logging.WARNING)
         self.conn = conn
+        self.start("")
+
+    def start(self, shown: str) -> None:
+        self.shown, self.sent, self.held = shown, 0, 0
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno < logging.ERROR and self.sent >= WARNINGS_PER_FILE:
+            self.held += 1
+            return
+        self.sent += 1
+        message = record.getMessage()
+        if self.shown and self.shown not in message:
+            message = f"warning: {self.shown}: {message.removeprefix('warning: ')}"
+        self._send(record.levelno, record.name, message)
+
+    def finish(self) -> None:
+        if self.held:
+            self._send(logging.WARNING, "archivist.sources",
+                       f"warning: {self.shown}: {self.held:,} more warnings like these in this file")
+        self.start("")
+
+    def _send(self, level: int, name: str, message: str) -> None:
         try:
-            self.conn.send((_LOG, record.levelno, record.name, record.getMessage()))
+            self.conn.send((_LOG, level, name, message))
         except Exception:  # a record that cannot be sent must not cost the file
             pass
 
@@ -165,7 +263,8 @@ def main(argv: list[str]) -> None:
     jobs = Connection(int(argv[0]), writable=False)
     items = Connection(int(argv[1]), readable=False)
     logging.captureWarnings(True)
-    logging.basicConfig(level=logging.WARNING, handlers=[_Forward(items)])
+    forward = _Forward(items)
+    logging.basicConfig(level=logging.WARNING, handlers=[forward])
     from index.reading import sources
 
     while True:
@@ -173,8 +272,10 @@ def main(argv: list[str]) -> None:
             path, spec, shown, max_bytes = jobs.recv()
         except EOFError:
             return
+        forward.start(safe.name(shown))
         for item in sources.read_file(path, spec, shown, max_bytes):
             items.send(item)
+        forward.finish()
         items.send(_END)
 
 

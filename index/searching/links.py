@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from index.storing.store import StoreError
+
 FRAGMENT_WORDS = 4  # words at each end of a long quote that the text directive names
-_ID = re.compile(r"^[0-9a-f]{12}$")
+_ID = re.compile(r"[0-9a-f]{12}")
 
 
 def _directive_part(text: str) -> str:
@@ -75,9 +77,11 @@ class Signer:
 
     def check(self, article_id: str, span: str, expires: str, sig: str, now: float | None = None) -> str:
         """'' when the link is good, else why not (for the log; the page only says 403)."""
-        if not _ID.match(article_id) or not re.fullmatch(r"(\d{1,9}-\d{1,9})?", span) or not expires.isdigit():
+        # ASCII digits only: "²".isdigit() holds, and int() of 5,000 digits raises
+        if (not _ID.fullmatch(article_id) or not re.fullmatch(r"(\d{1,9}-\d{1,9})?", span, re.ASCII)
+                or not re.fullmatch(r"\d{1,12}", expires, re.ASCII)):
             return "malformed"
-        if not hmac.compare_digest(self._mac(article_id, span, int(expires)), sig):
+        if not hmac.compare_digest(self._mac(article_id, span, int(expires)).encode(), sig.encode()):
             return "bad signature"
         if int(expires) < (time.time() if now is None else now):
             return "expired"
@@ -100,16 +104,45 @@ def index_signer(cfg) -> Signer:
     return Signer(load_secret(cfg.index_dir()), cfg.web.public_url, cfg.web.link_days)
 
 
+MIN_SECRET_BYTES = 16  # an HMAC key shorter than this can be guessed; an empty one lets anyone sign
+
+
+class LinkKeyError(StoreError):
+    """The index's link key (or $ARCHIVIST_LINK_SECRET) is there but no key: one line says what to do."""
+
+
+def _key(path: Path) -> bytes:
+    """The key a link-secret file holds, refused when it is not one: every link would then be
+    forgeable (an empty key) or the file was damaged. A new key is not made in its place: links that
+    replicas and old messages hold would silently stop working."""
+    text = path.read_text(errors="replace").strip()
+    why = "it is empty" if not text else None
+    if why is None:
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            why = "it is not hexadecimal"
+        else:
+            if len(key) >= MIN_SECRET_BYTES:
+                return key
+            why = f"it holds {len(key)} bytes, under {MIN_SECRET_BYTES}"
+    raise LinkKeyError(f"{path} is not a link key ({why}): restore it from a replica's copy, or delete it to make a "
+                       "new one (archived-copy links already shared then stop working)")
+
+
 def load_secret(index_dir: Path) -> bytes:
     """The signing secret: $ARCHIVIST_LINK_SECRET, else a random one made once and kept beside the
     index, readable by its owner only (so links keep working across restarts and replicas)."""
     env = os.environ.get("ARCHIVIST_LINK_SECRET", "")
     if env:
+        if len(env.encode()) < MIN_SECRET_BYTES:
+            raise LinkKeyError(f"ARCHIVIST_LINK_SECRET is {len(env.encode())} bytes long; a link key needs "
+                               f"{MIN_SECRET_BYTES} at least (unset it to use the index's own key)")
         return env.encode()
     path = index_dir / SECRET_FILE
     try:
-        return bytes.fromhex(path.read_text().strip())
-    except (OSError, ValueError):
+        return _key(path)
+    except FileNotFoundError:
         pass
     secret = secrets.token_bytes(32)
     tmp = path.with_name(f"{SECRET_FILE}.{os.getpid()}.tmp")
@@ -118,7 +151,7 @@ def load_secret(index_dir: Path) -> bytes:
     try:
         os.link(tmp, path)  # the first writer wins; a concurrent one reads the winner's secret
     except FileExistsError:
-        secret = bytes.fromhex(path.read_text().strip())
+        secret = _key(path)
     finally:
         os.unlink(tmp)
     return secret

@@ -96,7 +96,10 @@ class Searcher:
         self._dates: tuple[int, tuple[str, str]] = (-1, ("", ""))
         self._reader: Reader | None | Exception = None
         self._reader_loaded = threading.Event()
-        threading.Thread(target=self._load_reader, daemon=True, name="archivist-reader").start()
+        # not a daemon: a process that is done before the reader is (a summary by link, a port in use)
+        # waits for it at exit. Ended mid-load, onnxruntime's native threads abort the process (SIGABRT,
+        # "terminate called without an active exception") after its work is done.
+        threading.Thread(target=self._load_reader, name="archivist-reader").start()
         self.refresh()
 
     @classmethod

@@ -291,15 +291,41 @@ class _Run:
         if not self.pending:
             return
         texts = [embed_text(a.title, a.text, c) for a, cs in self.pending for c in cs]
-        vecs = self.embedder.encode(texts)
-        items, i = [], 0
-        for a, cs in self.pending:
-            items.append((a, cs, vecs[i:i + len(cs)]))
-            i += len(cs)
+        try:
+            vecs = self.embedder.encode(texts)
+        except Exception as e:  # an article the encoder cannot take: that article's error, not the build's
+            items = self._one_by_one(e)
+        else:
+            items, i = [], 0
+            for a, cs in self.pending:
+                items.append((a, cs, vecs[i:i + len(cs)]))
+                i += len(cs)
         self.store.stage(self.key, items)
         self.embedded_chunks += len(texts)
         self.bar.advance(len(self.pending), len(texts))
         self.pending, self.pending_chunks = [], 0
+
+    def _one_by_one(self, error: Exception) -> list:
+        """The group again, an article at a time: those the encoder refuses become their file's error
+        lines (the index keeps what it had of them). When it refuses every one, the fault is not theirs
+        (the encoder or the cluster): the build fails with the first error."""
+        items, refused = [], []
+        for a, cs in self.pending:
+            try:
+                items.append((a, cs, self.embedder.encode([embed_text(a.title, a.text, c) for c in cs])))
+            except Exception as e:
+                refused.append((a, e))
+        if not items and len(refused) > 1:
+            raise error
+        for a, e in refused:
+            self.publish.remove((a.article_id, a.content_hash))
+            if a.article_id in self.states:
+                self.updated -= 1
+            else:
+                self.added -= 1
+            self.failed(SourceError(a.source, f"cannot be embedded ({type(e).__name__}: {e})",
+                                    f"#{a.record}" if a.record else ""))
+        return items
 
     def skipped(self, shown: str, sig: tuple[int, int, str]) -> None:
         """A file unchanged on disk: its articles are unchanged without reading it."""
@@ -407,9 +433,14 @@ def _broken_faiss(store: Store, index_dir: Path, meta: dict) -> str:
     if not meta.get("faiss_file"):
         return ""
     try:
-        vectors.load_verified(index_dir / meta["faiss_file"], store.chunk_ids(), int(meta.get("dim", "0")), mmap=True)
+        index = vectors.load_verified(index_dir / meta["faiss_file"], store.chunk_ids(), int(meta.get("dim", "0")),
+                                      mmap=True, sha256=meta.get("faiss_sha256", ""))
     except vectors.Damaged as e:
         return str(e)
+    if not meta.get("faiss_sha256"):  # published before checksums were recorded: compare the vectors once
+        bad = vectors.differing(index, store.all_vectors())
+        if bad:
+            return vectors.differing_text(meta["faiss_file"], bad)
     return ""
 
 
@@ -440,13 +471,18 @@ def _publish(cfg, store: Store, index_dir: Path, embedder: Embedder, meta: dict,
             "dim": str(dim), "chunking": json.dumps(asdict(cfg.chunking)), "built_at": now_iso(),
             "format_version": str(FORMAT_VERSION), "reader_version": str(sources.READER_VERSION),
             "backend": cfg.index.backend, "faiss_kind": kind,
+            "faiss_sha256": vectors.digest(index_dir / faiss_file) if faiss_file else "",
         }, files)
     except BaseException:
         store.rollback()
         raise
     for old in index_dir.glob("vectors-*.faiss*"):
         if old.name != faiss_file:
-            old.unlink(missing_ok=True)
+            try:
+                old.unlink(missing_ok=True)
+            except OSError as e:  # a folder by that name, say: the new generation is published all the same
+                log.warning("warning: the old vector file %s cannot be removed (%s); remove it by hand",
+                            safe.name(str(old)), e.strerror or e)
     _write_manifest(store, index_dir)
 
 

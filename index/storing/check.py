@@ -1,7 +1,8 @@
 """`archivist check`: does an index hold together? Each finding is one line a person can act on.
 
 Reads only: SQLite's own integrity check, the tables against each other, the FAISS file against the
-chunk table, and the manifest against the database.
+chunk table, and the manifest against the database; and the models that answer from it (the encoder's
+files against its package's record, the reader's against its sha256).
 """
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ START_OVER = "move the index folder away and run `archivist build` to build it a
 class Finding:
     ok: bool
     what: str
+
+
+def models(encoder: str, reader: str) -> list[Finding]:
+    """The encoder `[index] model` names and the reader `[search] reader` names, each whole or not."""
+    from index.embedding.embed import verify as verify_encoder
+    from index.reader.model import verify as verify_reader
+
+    out = []
+    for name, problem in (("encoder", verify_encoder(encoder)), ("reader", verify_reader(reader))):
+        out.append(Finding(problem is None, problem or f"the {name} model's files are whole ({encoder if name == 'encoder' else reader})"))
+    return out
 
 
 def check(index_dir: Path) -> list[Finding]:
@@ -73,10 +85,15 @@ def _check_faiss(store: Store, index_dir: Path, meta: dict, chunks: int, dim: in
     if not name:
         return Finding(chunks == 0, "no vector file yet" if chunks == 0 else f"no vector file is recorded; {REBUILD}")
     try:
-        index = vectors.load_verified(index_dir / name, store.chunk_ids(), dim, mmap=True)
+        index = vectors.load_verified(index_dir / name, store.chunk_ids(), dim, mmap=True,
+                                      sha256=meta.get("faiss_sha256", ""))
     except vectors.Damaged as e:
         return Finding(False, f"{e}; {REBUILD}")
-    return Finding(True, f"vector file {name}: {index.ntotal} vectors, ids equal the chunk ids")
+    bad = vectors.differing(index, store.all_vectors())
+    if bad:
+        return Finding(False, f"{vectors.differing_text(name, bad)}; {REBUILD}")
+    return Finding(True, f"vector file {name}: {index.ntotal} vectors, ids equal the chunk ids"
+                         + (", vectors equal the database's" if bad == 0 else ", its checksum as written"))
 
 
 def _check_manifest(index_dir: Path, meta: dict, counts: dict) -> Finding:

@@ -101,6 +101,35 @@ class Damaged(RuntimeError):
     """The vector file is missing, unreadable or out of step with the database."""
 
 
+def digest(path: Path) -> str:
+    """The file's sha256, recorded when a build publishes it: damage inside it (bytes overwritten on
+    disk) changes no count or id, only vectors, which then find nothing."""
+    import hashlib
+
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def differing_text(name: str, bad: int) -> str:
+    return f"the vector file {name} holds {bad} vector{'s' * (bad != 1)} that differ{'s' * (bad == 1)} from the database's"
+
+
+def differing(index: faiss.Index, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> int | None:
+    """How many of an exact index's vectors differ from the database's (or are not numbers); None for
+    an approximate index, whose 8-bit codes only approximate them."""
+    index = faiss.downcast_index(index)
+    if not isinstance(index, faiss.IndexIDMap2):
+        return None
+    flat = faiss.downcast_index(index.index)
+    stored = faiss.vector_to_array(flat.codes).view(np.float32).reshape(index.ntotal, index.d)
+    row = {int(cid): i for i, cid in enumerate(faiss.vector_to_array(index.id_map))}
+    bad = 0
+    for ids, vecs in batches:
+        mine = stored[[row.get(int(c), 0) for c in ids]]
+        bad += int((~np.isclose(mine, vecs, atol=1e-6).all(axis=1)).sum())
+    return bad
+
+
 def load_checked(path: Path, chunks: int, dim: int, mmap: bool = False) -> faiss.Index:
     """`load`, and the index must hold as many vectors of the stated dimension as the database holds
     chunks: a truncated, overwritten or stale file is as bad as a missing one."""
@@ -116,12 +145,15 @@ def load_checked(path: Path, chunks: int, dim: int, mmap: bool = False) -> faiss
     return index
 
 
-def load_verified(path: Path, chunk_ids: np.ndarray, dim: int, mmap: bool = False) -> faiss.Index:
+def load_verified(path: Path, chunk_ids: np.ndarray, dim: int, mmap: bool = False, sha256: str = "") -> faiss.Index:
     """`load_checked`, and the index holds exactly the database's chunk ids (sorted): a file of an older
-    build with the same count holds vectors of other chunks. What `check` flags, `build` repairs."""
+    build with the same count holds vectors of other chunks; and, when the build recorded one, the file's
+    sha256 is the one it wrote. What `check` flags, `build` repairs."""
     index = load_checked(path, len(chunk_ids), dim, mmap)
     if not np.array_equal(ids(index), chunk_ids):
         raise Damaged(f"the vector file {path.name} holds other chunk ids than the database")
+    if sha256 and digest(path) != sha256:
+        raise Damaged(f"the vector file {path.name} is not the file the build wrote (its sha256 differs): damaged on disk")
     return index
 
 
