@@ -39,8 +39,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from common import (CACHE, NEWSQA, NEWSQA_DISTRACTORS, ROOT, SCIFACT, SEED, SUMMARIES, WIKINEWS, bench_config,
-                    ensure_index, median, newsqa_articles, newsqa_config, pct, xquad_articles, xquad_questions)
+from common import (CACHE, NEWSQA, ROOT, SCIFACT, SEED, SUMMARIES, WIKINEWS, bench_config, ensure_index, median,
+                    newsqa_articles, newsqa_config, pct, wikinews_with, xquad_articles, xquad_questions)
 
 EXAMPLES = ROOT / "examples" / "archive"
 SAMPLE_EXPORT = {"path": str(EXAMPLES / "exports" / "wikinews.jsonl"), "format": "jsonl",
@@ -116,17 +116,7 @@ def fold_set() -> tuple[Path, list[dict]]:
             d = ({"q": r["q"], "unanswerable": True, "url": r["url"]} if r.get("in_article") is False else
                  {"q": r["q"], "type": r.get("type", "other"), "url": r["url"], "any": r["any"]})
             f.write(json.dumps(d) + "\n")
-    articles = CACHE / "newsqa-fold-articles.jsonl"
-    if not articles.is_file():
-        wanted = {r["url"] for r in held}
-        others = 0
-        with open(WIKINEWS["path"]) as src, open(articles, "w") as out:
-            for line in src:
-                url = json.loads(line)["url"]
-                if url in wanted or others < NEWSQA_DISTRACTORS:
-                    others += url not in wanted
-                    out.write(line)
-    return questions, [{"path": str(articles), "format": "jsonl"}, SEED]
+    return questions, [wikinews_with({r["url"] for r in held}, CACHE / "newsqa-fold-articles.jsonl"), SEED]
 
 
 def newsqa(embedder, path: Path = NEWSQA, title: str = "News QA dev", key: str = "newsqa",

@@ -111,10 +111,15 @@ NEWSQA_DISTRACTORS = 1200
 def newsqa_articles() -> dict:
     """The News QA archive as a JSONL export (derived into the cache): the 30 articles the questions
     are about and the first 1,200 other Wikinews articles, so that ranking matters."""
-    out = CACHE / "newsqa-articles.jsonl"
+    wanted = {json.loads(line).get("url") for line in open(NEWSQA)} - {None}
+    return wikinews_with(wanted, CACHE / "newsqa-articles.jsonl")
+
+
+def wikinews_with(wanted: set[str], out: Path) -> dict:
+    """A JSONL export (derived into the cache once) of the Wikinews articles with these links and the
+    first NEWSQA_DISTRACTORS others, so that ranking matters."""
     if not out.is_file():
         CACHE.mkdir(parents=True, exist_ok=True)
-        wanted = {json.loads(line).get("url") for line in open(NEWSQA)} - {None}
         others = 0
         with open(WIKINEWS["path"]) as f, open(out, "w") as o:
             for line in f:

@@ -40,13 +40,8 @@ def test_the_reader_prefers_the_sentence_that_answers_to_the_lead():
 
 
 def test_a_damaged_bundled_file_is_refused_by_its_sha256(tmp_path):
-    folder = tmp_path / "r"
-    shutil.copytree(BUNDLED_DIR, folder)
-    data = bytearray((folder / MODEL_FILE).read_bytes())
-    data[-100] ^= 0xFF
-    (folder / MODEL_FILE).write_bytes(bytes(data))
     with pytest.raises(ReaderError, match="sha256"):
-        OnnxReader(folder, check=True)
+        OnnxReader(_damaged_copy(tmp_path), check=True)
 
 
 def test_reader_setting_none_bundled_or_a_folder(tmp_path, sample_index, embedder):
