@@ -143,8 +143,9 @@ def _glob_files(pattern: Path, folder: Path) -> list[Path]:
     pats = pattern.relative_to(folder).parts
     found = []
     for top, dirs, files in os.walk(folder):  # followlinks=False
-        dirs[:] = [d for d in dirs if not d.startswith(".") or any(p.startswith(".") for p in pats)]
         rel = Path(top).relative_to(folder).parts
+        deeper = "**" in pats or len(rel) + 1 < len(pats)  # without **, no deeper than the pattern reaches
+        dirs[:] = [d for d in dirs if deeper and (not d.startswith(".") or any(p.startswith(".") for p in pats))]
         found += [os.path.join(top, n) for n in files if _glob_match((*rel, n), pats)]
     seen: set[str] = set()
     out = []
