@@ -30,6 +30,20 @@ def no_traceback(out):
     return out
 
 
+def flagged_then_repaired(root, why: str):
+    """`check` names the damage and fails; `build` says it and rebuilds the vectors without embedding;
+    `check` then passes (its output returned)."""
+    check = no_traceback(run_cli("check", cwd=root))
+    assert check.returncode == 1
+    assert f"problem: {why}; run `archivist build` to rebuild it from the database" in check.stdout.splitlines()
+    build = no_traceback(run_cli("build", "--json", cwd=root))
+    assert build.stderr.strip() == f"warning: {why}; rebuilding it from the database (nothing is embedded again)"
+    assert json.loads(build.stdout)["chunks_embedded"] == 0
+    check = run_cli("check", cwd=root)
+    assert check.returncode == 0
+    return check
+
+
 @pytest.mark.parametrize("damage", ["delete", "truncate", "overwrite"])
 def test_a_damaged_vector_file_is_named_and_rebuilt_without_embedding(small_index, damage):
     path = faiss_file(small_index)
@@ -117,15 +131,7 @@ def test_a_vector_file_of_other_chunk_ids_is_flagged_by_check_and_repaired_by_bu
     other = faiss.IndexIDMap(faiss.IndexFlatIP(index.d))
     other.add_with_ids(vecs, faiss.vector_to_array(index.id_map) + 1_000)
     faiss.write_index(other, str(path))
-    check = run_cli("check", cwd=small_index)
-    assert check.returncode == 1
-    assert (f"problem: the vector file {path.name} holds other chunk ids than the database; run `archivist build` "
-            "to rebuild it from the database") in check.stdout.splitlines()
-    build = no_traceback(run_cli("build", "--json", cwd=small_index))
-    assert build.stderr.strip() == (f"warning: the vector file {path.name} holds other chunk ids than the database; "
-                                    "rebuilding it from the database (nothing is embedded again)")
-    assert json.loads(build.stdout)["chunks_embedded"] == 0
-    assert run_cli("check", cwd=small_index).returncode == 0
+    flagged_then_repaired(small_index, f"the vector file {path.name} holds other chunk ids than the database")
 
 
 def test_a_damaged_page_fails_the_build_even_when_no_file_changed(small_index):
@@ -185,16 +191,9 @@ def test_vectors_overwritten_inside_the_file_are_found_by_check_and_repaired_by_
     data = bytearray(path.read_bytes())
     data[200:200 + 4096] = b"\xff" * 4096
     path.write_bytes(bytes(data))
-    check = no_traceback(run_cli("check", cwd=small_index))
-    assert check.returncode == 1
-    assert (f"problem: the vector file {path.name} is not the file the build wrote (its sha256 differs): damaged on "
-            "disk; run `archivist build` to rebuild it from the database") in check.stdout.splitlines()
-    build = no_traceback(run_cli("build", "--json", cwd=small_index))
-    assert build.stderr.strip() == (f"warning: the vector file {path.name} is not the file the build wrote (its sha256 "
-                                    "differs): damaged on disk; rebuilding it from the database (nothing is embedded again)")
-    assert json.loads(build.stdout)["chunks_embedded"] == 0
-    check = run_cli("check", cwd=small_index)
-    assert check.returncode == 0 and "vectors equal the database's" in check.stdout
+    check = flagged_then_repaired(small_index, f"the vector file {path.name} is not the file the build wrote (its "
+                                                "sha256 differs): damaged on disk")
+    assert "vectors equal the database's" in check.stdout
 
 
 def test_an_index_without_a_recorded_checksum_compares_its_vectors(small_index):

@@ -31,8 +31,9 @@ def models(encoder: str, reader: str) -> list[Finding]:
     from index.reader.model import verify as verify_reader
 
     out = []
-    for name, problem in (("encoder", verify_encoder(encoder)), ("reader", verify_reader(reader))):
-        out.append(Finding(problem is None, problem or f"the {name} model's files are whole ({encoder if name == 'encoder' else reader})"))
+    for name, setting, verify in (("encoder", encoder, verify_encoder), ("reader", reader, verify_reader)):
+        problem = verify(setting)
+        out.append(Finding(problem is None, problem or f"the {name} model's files are whole ({setting})"))
     return out
 
 
