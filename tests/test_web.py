@@ -89,6 +89,19 @@ def in_viewport(driver, element) -> bool:
         "return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;", element)
 
 
+def navigate(browser, leave, path: str) -> None:
+    """Does what leaves the page (a submit, a click) and waits until the page at `path` has loaded:
+    chromedriver does not always wait for a navigation a script or a click starts, and a find right
+    after it can then look at the page being left (a CI run failed so)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    before = browser.current_url
+    leave()
+    WebDriverWait(browser, 60).until(lambda d: d.current_url != before
+                                     and urllib.parse.urlsplit(d.current_url).path.startswith(path)
+                                     and d.execute_script("return document.readyState") == "complete")
+
+
 def article_id(site, title: str) -> str:
     store = site["app"].bot.searcher.store
     (aid,) = [r[0] for r in store.conn.execute("SELECT article_id FROM articles WHERE title = ?", (title,))]
@@ -105,11 +118,13 @@ def test_search_then_open_the_archived_copy_with_the_quote_in_view(site, browser
     assert browser.current_url == f"{site['url']}/"  # the token became a cookie and left the address
     box = browser.find_element(By.NAME, "q")
     box.send_keys("why did IBM quit facial recognition?")
-    box.submit()
-    first = browser.find_element(By.CSS_SELECTOR, "h3 a")
+    navigate(browser, box.submit, "/search")
+    titles = browser.find_elements(By.CSS_SELECTOR, "h3 a")
+    assert titles, browser.find_element(By.TAG_NAME, "body").text  # what the page said instead
+    first = titles[0]
     assert first.text == IBM
     quote = browser.find_element(By.CSS_SELECTOR, "blockquote").text
-    first.click()  # no URL of its own: the title opens the archived copy, at the quote
+    navigate(browser, first.click, "/a/")  # no URL of its own: the title opens the archived copy, at the quote
     assert browser.find_element(By.TAG_NAME, "h1").text == IBM
     mark = browser.find_element(By.ID, "quote")
     assert quote.startswith(mark.text[:40])
@@ -138,12 +153,12 @@ def test_the_pages_as_a_person_sees_them(site, browser, monkeypatch, tmp_path):
         ["this passage", "archived copy"] * 2  # the 2nd and 3rd passages: links of their own
     assert browser.save_screenshot(str(tmp_path / "passages.png"))
 
-    browser.find_element(By.CSS_SELECTOR, "h3 a.meta").click()  # the archived copy beside the title
+    navigate(browser, browser.find_element(By.CSS_SELECTOR, "h3 a.meta").click, "/a/")  # the archived copy beside the title
     assert browser.find_element(By.CSS_SELECTOR, "header a").text == "Archivist"
     back = browser.find_element(By.LINK_TEXT, "← Search the archive")
     assert in_viewport(browser, back) or browser.execute_script("return window.scrollY") > 0  # scrolled to the quote
     assert browser.save_screenshot(str(tmp_path / "archived-copy.png"))
-    back.click()
+    navigate(browser, back.click, "/")
     assert browser.find_element(By.NAME, "q") is not None
 
     browser.set_window_size(360, 800)
