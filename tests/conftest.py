@@ -145,3 +145,16 @@ def pg_url(postgres):
 
 
 _databases = itertools.count(1)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MB disk of its own (tmpfs), to fill."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=True)

@@ -150,18 +150,6 @@ def test_a_damaged_page_fails_the_build_even_when_no_file_changed(small_index):
         "); run `archivist check` for details, or move the index folder away and run `archivist build` to build it again")
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    import subprocess
-
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True).returncode:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    yield disk
-    subprocess.run(["umount", "-l", str(disk)], check=True)
-
-
 def test_a_full_disk_is_said_plainly_and_the_published_index_kept(small_index, small_disk):
     """Not 'the database is damaged, rebuild it' (a full re-embed for nothing): the disk is full."""
     import subprocess

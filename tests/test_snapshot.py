@@ -97,3 +97,22 @@ def test_a_link_any_replica_made_opens_on_every_replica_after_a_switch(tmp_path,
         (r.parent / "next").symlink_to(r.parent / "release-2")
         os.replace(r.parent / "next", r)
     assert all(signer(r).check(article, q["q"], q["exp"], q["sig"]) == "" for r in replicas)
+
+
+def test_a_snapshot_onto_a_full_disk_names_that_disk_leaves_nothing_and_runs_again(tmp_path, sample_index, small_disk):
+    """Before: the error named the source's disk, and archive.sqlite.part and its journal stayed in the
+    destination, so that running the snapshot again said 'is not empty'."""
+    import subprocess
+
+    cfg = _config(tmp_path, sample_index.index_dir())
+    for dest in (small_disk / "release", small_disk):  # a new folder, and an empty one that stays
+        out = run_cli("--config", cfg, "snapshot", dest)
+        assert out.returncode == 1
+        [line] = out.stderr.splitlines()
+        assert line.startswith(f"error: the disk holding {dest} is full (") and line.endswith(
+            "); nothing was left there: free some space and run the snapshot again"), line
+        assert list(small_disk.iterdir()) == []
+    subprocess.run(["mount", "-o", "remount,size=256m", str(small_disk)], check=True)
+    again = run_cli("--config", cfg, "snapshot", small_disk / "release")
+    assert again.returncode == 0, again.stderr
+    assert all(f.ok for f in check(small_disk / "release"))
