@@ -27,6 +27,21 @@ class Article:
 
 
 @dataclass(frozen=True)
+class Place:
+    """A record of a many-record file (a WARC) whose reading has begun: its index among the file's
+    records, its id, and how many HTML records came before it. A reader process stopped or killed
+    inside it goes on from the record after (index/reading/worker.py)."""
+
+    record: int
+    rid: str = ""
+    found: int = 0
+
+    def after(self) -> Place:
+        """Where to go on from, this record counted as found."""
+        return Place(self.record + 1, "", self.found + 1)
+
+
+@dataclass(frozen=True)
 class SourceError:
     """A file (or record in it) that could not be read; the build goes on without it."""
 

@@ -137,11 +137,15 @@ def stall_files(folder: Path, size: int) -> list[str]:
     return ["dots.txt", "brackets.md", "emphasis.md", "bold.html"]
 
 
-def slow_page(path: Path, paragraphs: int = 40_000) -> None:
+def slow_html(paragraphs: int = 40_000) -> bytes:
     """A page that is legitimate but slow to extract (about 6 s for 40,000 paragraphs on 2 cores): the
     time budget's test subject."""
-    path.write_bytes(b"<html><body><article>" + b"<p>The council met on Monday and voted.</p>" * paragraphs
-                     + b"</article></body></html>")
+    return (b"<html><body><article>" + b"<p>The council met on Monday and voted.</p>" * paragraphs
+            + b"</article></body></html>")
+
+
+def slow_page(path: Path, paragraphs: int = 40_000) -> None:
+    path.write_bytes(slow_html(paragraphs))
 
 
 def damaged_warcs(folder: Path) -> dict[str, bytes]:
@@ -192,3 +196,12 @@ def trickling(host: str, port: int, count: int = 1_100):
         trickler.join()  # before the sockets close: a send to a closed number could reach whoever reuses it
         for sock in slow:
             sock.close()
+
+
+def slow_warc(path: Path, paragraphs: int) -> None:
+    """Good records around one that is slow to extract (slow_page's HTML): what comes after a stopped
+    record must still be read."""
+    path.write_bytes(warc_record("https://w.example/0", page("Record zero"), "r0")
+                     + warc_record("https://w.example/slow", slow_html(paragraphs), "slow")
+                     + warc_record("https://w.example/2", page("Record two"), "r2")
+                     + warc_record("https://w.example/3", page("Record three"), "r3"))

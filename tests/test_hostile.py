@@ -274,6 +274,55 @@ def test_a_damaged_warc_record_costs_that_record_and_reading_resumes(tmp_path, c
     assert out == err == ""  # warcio's own WARNING lines no longer reach the terminal
 
 
+def _read(path, reader) -> list[str]:
+    from index.config import SourceSpec
+
+    return [getattr(item, "title", None) or str(item) for item in reader.read(path, SourceSpec(path=str(path.parent)), path.name)]
+
+
+def test_a_stopped_warc_record_costs_that_record_and_the_records_after_it_are_read(tmp_path):
+    """The child reading a stalled record was killed, and the records after it were lost with it."""
+    from index.reading.worker import FileReader
+
+    hf.slow_warc(tmp_path / "crawl.warc", 40_000)  # about 6 s of trafilatura in its second record
+    with FileReader(0.5, 10 * 2**20) as reader:
+        assert _read(tmp_path / "crawl.warc", reader) == [
+            "Record zero",
+            "crawl.warc#urn:uuid:slow: stopped: no progress in 0.5 s ([index] max_file_seconds); "
+            "reading went on after this record",
+            "Record two", "Record three"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="children from /proc")
+def test_a_warc_record_whose_reader_dies_costs_that_record_and_the_records_after_it_are_read(tmp_path):
+    """A segfault or the OOM killer inside one record: a new child goes on from the record after it."""
+    import signal
+    import threading
+
+    from index.reading.worker import FileReader, cpu_seconds
+
+    hf.slow_warc(tmp_path / "crawl.warc", 100_000)  # about 15 s of CPU in its second record
+
+    def kill_inside_the_slow_record(reader):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            proc = reader.proc
+            if proc is not None and (cpu_seconds(proc.pid) or 0) >= 2.5:  # starting and the first record: < 1 s
+                os.kill(proc.pid, signal.SIGKILL)
+                return
+            time.sleep(0.05)
+
+    with FileReader(60, 10 * 2**20) as reader:
+        killer = threading.Thread(target=kill_inside_the_slow_record, args=(reader,))
+        killer.start()
+        got = _read(tmp_path / "crawl.warc", reader)
+        killer.join()
+    assert got == ["Record zero",
+                   "crawl.warc#urn:uuid:slow: its reader process died (killed by SIGKILL) in this record; "
+                   "reading went on after it",
+                   "Record two", "Record three"]
+
+
 def test_archive_content_cannot_forge_lines_and_bad_records_are_counted_not_listed(tmp_path):
     """A CSV header with a line break and escape bytes is quoted on its one line; 1,000 bad records of one
     WARC are five lines and a count, not 1,000 lines (or 3,000, with warcio's own warnings)."""

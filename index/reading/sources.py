@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import functools
 import glob
 import gzip
 import hashlib
@@ -16,7 +17,7 @@ import logging
 import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -26,7 +27,7 @@ from index.reading import extract
 from index.reading import safe, warc
 from index.config import SourceSpec
 from index.reading.extract import ExtractError, Extracted
-from index.records import Article, SourceError
+from index.records import Article, Place, SourceError
 from index.reading.textdump import find_date
 from index.reading.urls import normalize_url, site_of, web_url
 
@@ -179,11 +180,16 @@ def reading_key(spec: SourceSpec) -> str:
     return hashlib.sha256(how.encode()).hexdigest()[:12]
 
 
-def read_file(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iterator[Item]:
-    """Articles of one file. `shown` is how the file is named in ids, sources and messages."""
+def read_file(path: Path, spec: SourceSpec, shown: str, max_bytes: int, start: Place | None = None,
+              at: Callable[[Place | None], None] | None = None) -> Iterator[Item]:
+    """Articles of one file. `shown` is how the file is named in ids, sources and messages. In a WARC,
+    `at` is told each record as its reading begins (None once it is done), and `start` skips the
+    records before it; other formats ignore both."""
     fmt = spec.format if spec.format != "auto" else format_of(path)
     reader = {"html": _read_html, "warc": _read_warc, "text": _read_text, "markdown": _read_markdown,
               "jsonl": _read_jsonl, "csv": _read_csv}[fmt]
+    if fmt == "warc":
+        reader = functools.partial(_read_warc, start=start or Place(0), at=at or (lambda place: None))
     try:
         for got in reader(path, spec, shown, max_bytes):
             if spec.site and isinstance(got, Article) and not got.site:  # the source's site, for URL-less articles
@@ -268,20 +274,22 @@ def _warc_record(data: bytes):
     return next(iter(records))
 
 
-def _read_warc(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iterator[Item]:
-    damage, found = warc.Damage(), 0
+def _read_warc(path: Path, spec: SourceSpec, shown: str, max_bytes: int, start: Place,
+               at: Callable[[Place | None], None]) -> Iterator[Item]:
+    damage, found = warc.Damage(), start.found
     with open(path, "rb") as f:
         gzipped = f.read(2) == b"\x1f\x8b"  # by content: one gzip member or many, whatever the name says
         f.seek(0)
         try:
             for n, rec in enumerate(warc.records(f, gzipped, max_bytes, damage)):
-                if rec.headers.get("warc-type") not in ("response", "resource"):
-                    continue
+                if n < start.record or rec.headers.get("warc-type") not in ("response", "resource"):
+                    continue  # before `start`: read by an earlier process, framed again for the damage count
                 rid = rec.headers.get("warc-record-id", f"record-{n + 1}").strip("<>")
                 if rec.too_large:
                     if b"html" in rec.data.partition(b"\r\n\r\n")[2].partition(b"\r\n\r\n")[0].lower():
                         yield SourceError(shown, f"record over the {max_bytes / 2**20:.0f} MB limit", f"#{rid}")
                     continue
+                at(Place(n, rid, found))
                 try:  # whatever one record holds costs that record only
                     record = _warc_record(rec.data)
                     ctype = (record.http_headers.get_header("Content-Type") if record.http_headers
@@ -303,6 +311,8 @@ def _read_warc(path: Path, spec: SourceSpec, shown: str, max_bytes: int) -> Iter
                     yield SourceError(shown, str(e), f"#{rid}")
                 except Exception as e:
                     yield SourceError(shown, f"cannot read the record ({_why(e)})", f"#{rid}")
+                finally:
+                    at(None)
         except warc.NotWarc as e:
             yield SourceError(shown, f"not a WARC file{f' ({e})' if str(e) else ''}")
             return

@@ -7,7 +7,9 @@ time (so that what gets indexed does not depend on how busy the machine is): `ma
 yielding its next item, and `max_seconds` plus SECONDS_PER_MB for each MB of the file in all (a WARC of
 many slow records, a small .gz of 50 million bad lines). A file over either is stopped, its child
 killed, and that is the file's error line, saying how far it got; what it yielded before stays. A file
-whose child dies is that file's error too. The next file gets a fresh child. Library log lines from
+whose child dies is that file's error too. In a WARC, a record with no progress in `max_seconds` or
+whose child dies is that record's error instead, and a new child goes on from the record after it,
+within what is left of the file's whole budget. The next file gets a fresh child. Library log lines from
 the child reach this process's logging, as its own would.
 """
 from __future__ import annotations
@@ -20,13 +22,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from index.config import SourceSpec
 from index.reading import safe
-from index.records import Article, SourceError
+from index.records import Article, Place, SourceError
 
 log = logging.getLogger("archivist.sources")
 
@@ -49,6 +52,7 @@ def cpu_seconds(pid: int) -> float | None:
     except (OSError, IndexError, ValueError):
         return None
 _LOG = "log"  # a log record from the child: (_LOG, level, logger name, message)
+_AT = "at"  # the child began (a Place) or finished (None) a record it can go on after: (_AT, place)
 
 
 class FileReader:
@@ -69,46 +73,72 @@ class FileReader:
     def read(self, path: Path, spec: SourceSpec, shown: str) -> Iterator[Article | SourceError]:
         """The file's articles and errors, as `sources.read_file` yields them."""
         try:
-            self._start()
-            self.jobs.send((path.absolute(), spec, shown, self.max_bytes))
-        except OSError as e:  # no process could be started (fork refused, out of memory)
-            self._kill()
-            yield SourceError(shown, f"cannot start a reader process: {e.strerror or e}")
-            return
-        articles, finished = 0, False
-        clock = _Clock(self.proc.pid)
-        try:
             size = path.stat().st_size
         except OSError:
             size = 0
-        budget = self.max_seconds + SECONDS_PER_MB * size / 2**20
+        run = _Run(self.max_seconds + SECONDS_PER_MB * size / 2**20)
+        start: Place | None = None
+        while True:
+            start = yield from self._read_from(path, spec, shown, start, run)
+            if start is None:
+                return
+
+    def _read_from(self, path: Path, spec: SourceSpec, shown: str, start: Place | None,
+                   run: _Run) -> Generator[Article | SourceError, None, Place | None]:
+        """The items one child reads from `start` on; where a new child goes on from if this one was
+        stopped or died inside a record it can skip (in a WARC), else None."""
+        try:
+            self._start()
+            self.jobs.send((path.absolute(), spec, shown, self.max_bytes, start))
+        except OSError as e:  # no process could be started (fork refused, out of memory)
+            self._kill()
+            yield SourceError(shown, f"cannot start a reader process: {e.strerror or e}")
+            return None
+        clock, place, finished = _Clock(self.proc.pid), None, False
         try:
             while True:
                 if not self.items.poll(min(POLL, self.max_seconds)):
-                    over = clock.used(fresh=True) >= budget
+                    used = clock.used(fresh=True)
+                    over = run.spent + used >= run.budget
                     if not over and clock.quiet() < self.max_seconds and clock.quiet_wall() < WALL_FACTOR * self.max_seconds:
                         continue
                     self._kill()
-                    yield SourceError(shown, _stopped(self.max_seconds, budget, over, articles))
-                    return
+                    if place is not None and not over:
+                        # a stop costs the file at least max_seconds of its budget: records that stall
+                        # without using CPU (blocked) cannot go on for ever
+                        run.spent += max(used, self.max_seconds)
+                        yield SourceError(shown, f"stopped: no progress in {self.max_seconds:g} s ([index] "
+                                                 "max_file_seconds); reading went on after this record", f"#{place.rid}")
+                        return place.after()
+                    yield SourceError(shown, _stopped(self.max_seconds, run.budget, over, run.articles))
+                    return None
                 try:
                     item = self.items.recv()
                 except (EOFError, OSError, pickle.UnpicklingError):
-                    yield SourceError(shown, f"its reader process died ({self._kill()}); the rest of the file is not read")
-                    return
+                    used, how = clock.used(), self._kill()
+                    if place is not None:
+                        run.spent += max(used, self.max_seconds)
+                        yield SourceError(shown, f"its reader process died ({how}) in this record; reading went on "
+                                                 "after it", f"#{place.rid}")
+                        return place.after()
+                    yield SourceError(shown, f"its reader process died ({how}); the rest of the file is not read")
+                    return None
                 if item == _END:
                     finished = True
-                    return
+                    return None
                 if isinstance(item, tuple) and item[0] == _LOG:
                     logging.getLogger(item[2]).log(item[1], "%s", item[3])
                     continue
-                articles += isinstance(item, Article)
                 clock.progress()
+                if isinstance(item, tuple) and item[0] == _AT:
+                    place = item[1]
+                    continue
+                run.articles += isinstance(item, Article)
                 yield item
-                if clock.used() >= budget:
+                if run.spent + clock.used() >= run.budget:
                     self._kill()
-                    yield SourceError(shown, _stopped(self.max_seconds, budget, True, articles))
-                    return
+                    yield SourceError(shown, _stopped(self.max_seconds, run.budget, True, run.articles))
+                    return None
         finally:
             if not finished and self.proc is not None:
                 self._kill()  # left mid-file: the child's next items would be taken for the next file's
@@ -164,6 +194,16 @@ class FileReader:
             with contextlib.suppress(OSError):
                 conn.close()
         self.proc = self.jobs = self.items = None
+
+
+@dataclass
+class _Run:
+    """One file's reading, across the children it may take: its budget of CPU seconds, what the
+    children before this one spent of it, and the articles read so far."""
+
+    budget: float
+    spent: float = 0.0
+    articles: int = 0
 
 
 def _stopped(max_seconds: float, budget: float, whole: bool, articles: int) -> str:
@@ -269,11 +309,11 @@ def main(argv: list[str]) -> None:
 
     while True:
         try:
-            path, spec, shown, max_bytes = jobs.recv()
+            path, spec, shown, max_bytes, start = jobs.recv()
         except EOFError:
             return
         forward.start(safe.name(shown))
-        for item in sources.read_file(path, spec, shown, max_bytes):
+        for item in sources.read_file(path, spec, shown, max_bytes, start, at=lambda place: items.send((_AT, place))):
             items.send(item)
         forward.finish()
         items.send(_END)
