@@ -36,10 +36,6 @@ class Place:
     rid: str = ""
     found: int = 0
 
-    def after(self) -> Place:
-        """Where to go on from, this record counted as found."""
-        return Place(self.record + 1, "", self.found + 1)
-
 
 @dataclass(frozen=True)
 class SourceError:

@@ -109,7 +109,7 @@ class FileReader:
                         run.spent += max(used, self.max_seconds)
                         yield SourceError(shown, f"stopped: no progress in {self.max_seconds:g} s ([index] "
                                                  "max_file_seconds); reading went on after this record", f"#{place.rid}")
-                        return place.after()
+                        return _after(place)
                     yield SourceError(shown, _stopped(self.max_seconds, run.budget, over, run.articles))
                     return None
                 try:
@@ -120,7 +120,7 @@ class FileReader:
                         run.spent += max(used, self.max_seconds)
                         yield SourceError(shown, f"its reader process died ({how}) in this record; reading went on "
                                                  "after it", f"#{place.rid}")
-                        return place.after()
+                        return _after(place)
                     yield SourceError(shown, f"its reader process died ({how}); the rest of the file is not read")
                     return None
                 if item == _END:
@@ -204,6 +204,11 @@ class _Run:
     budget: float
     spent: float = 0.0
     articles: int = 0
+
+
+def _after(place: Place) -> Place:
+    """Where a new child goes on from: the next record, this one counted as found."""
+    return Place(place.record + 1, "", place.found + 1)
 
 
 def _stopped(max_seconds: float, budget: float, whole: bool, articles: int) -> str:
