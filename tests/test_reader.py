@@ -218,3 +218,28 @@ def test_a_process_waits_for_the_reader_it_started_loading(tmp_path, sample_inde
     for _ in range(4):  # a link the archive does not hold: done at once, while the reader still loads
         out = run_cli("--config", cfg, "summarize", "--json", "https://nowhere.example/x")
         assert out.returncode == 1 and "terminate called" not in out.stderr, out.stderr
+
+
+def test_serve_on_a_port_in_use_says_so_and_exits_1_without_aborting(tmp_path, sample_index):
+    """Issue 26, item 17: the same abort by another road. `serve --http` checks its token with Slack,
+    fails to listen while the reader still loads, and printed its line, then "terminate called": 134."""
+    import socket
+
+    from fakeslack import FakeSlack
+
+    fake, taken = FakeSlack(), socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    cfg = tmp_path / "serve.toml"
+    cfg.write_text(f'[index]\npath = "{sample_index.index_dir()}"\n[slack]\napi_base_url = "{fake.api_url}"\n')
+    try:
+        for _ in range(3):
+            out = run_cli("--config", cfg, "serve", "--http", "--port", str(port),
+                          env={"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "s"}, timeout=120)
+            assert out.returncode == 1, out.stderr
+            assert out.stderr.splitlines()[-1] == f"error: cannot serve on 127.0.0.1:{port}: Address already in use"
+            assert "terminate called" not in out.stderr
+    finally:
+        taken.close()
+        fake.close()
