@@ -4,8 +4,9 @@ A parser can go superlinear on a small hostile file (a regex on 60,000 dots, tra
 <b> in one <p>) or die on it (a segfault in C, the OOM killer). `FileReader` runs `sources.read_file`
 in a child (`python -m index.reading.worker`) and gives each file two budgets, both in the child's CPU
 time (so that what gets indexed does not depend on how busy the machine is): `max_seconds` without
-yielding its next item, and `max_seconds` plus SECONDS_PER_MB for each MB of the file in all (a WARC of
-many slow records, a small .gz of 50 million bad lines). A file over either is stopped, its child
+yielding its next item, and `max_seconds` plus SECONDS_PER_MB for each MB of the file and
+SECONDS_PER_RECORD for each WARC record in all (a WARC of many slow records, a small .gz of 50 million
+bad lines). A file over either is stopped, its child
 killed, and that is the file's error line, saying how far it got; what it yielded before stays. A file
 whose child dies is that file's error too. In a WARC, a record with no progress in `max_seconds` or
 whose child dies is that record's error instead, and a new child goes on from the record after it,
@@ -38,6 +39,9 @@ _CHILD_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
     p for p in (str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")) if p)}
 _END = "end"  # after a file's last item
 SECONDS_PER_MB = 2.0  # of CPU a file may take in all beyond max_seconds: trafilatura reads a news page in 0.02 s
+# and for each WARC record it begins: a page costs trafilatura about 3 ms however small, so 40,000 records
+# of 250 bytes (10 MB) need 130 s, over the 50 s their size allows; 2,000 hostile records of 1 KB gain 20 s
+SECONDS_PER_RECORD = 0.01
 POLL = 0.5  # seconds between looks at a quiet child's CPU time
 WALL_FACTOR = 4  # a child quiet for this many times max_seconds of wall time is stopped too (blocked on I/O)
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -76,7 +80,7 @@ class FileReader:
             size = path.stat().st_size
         except OSError:
             size = 0
-        run = _Run(self.max_seconds + SECONDS_PER_MB * size / 2**20)
+        run = _Run(self.max_seconds, SECONDS_PER_MB * size / 2**20)
         start: Place | None = None
         while True:
             start = yield from self._read_from(path, spec, shown, start, run)
@@ -110,7 +114,7 @@ class FileReader:
                         yield SourceError(shown, f"stopped: no progress in {self.max_seconds:g} s ([index] "
                                                  "max_file_seconds); reading went on after this record", f"#{place.rid}")
                         return _after(place)
-                    yield SourceError(shown, _stopped(self.max_seconds, run.budget, over, run.articles))
+                    yield SourceError(shown, _stopped(run, over))
                     return None
                 try:
                     item = self.items.recv()
@@ -132,12 +136,13 @@ class FileReader:
                 clock.progress()
                 if isinstance(item, tuple) and item[0] == _AT:
                     place = item[1]
+                    run.records += place is not None
                     continue
                 run.articles += isinstance(item, Article)
                 yield item
                 if run.spent + clock.used() >= run.budget:
                     self._kill()
-                    yield SourceError(shown, _stopped(self.max_seconds, run.budget, True, run.articles))
+                    yield SourceError(shown, _stopped(run, True))
                     return None
         finally:
             if not finished and self.proc is not None:
@@ -198,12 +203,19 @@ class FileReader:
 
 @dataclass
 class _Run:
-    """One file's reading, across the children it may take: its budget of CPU seconds, what the
-    children before this one spent of it, and the articles read so far."""
+    """One file's reading, across the children it may take: its budget of CPU seconds (max_seconds, plus
+    what its size allows, plus SECONDS_PER_RECORD for each WARC record begun), what the children before
+    this one spent of it, and the articles and records read so far."""
 
-    budget: float
+    max_seconds: float
+    for_size: float
     spent: float = 0.0
     articles: int = 0
+    records: int = 0
+
+    @property
+    def budget(self) -> float:
+        return self.max_seconds + self.for_size + SECONDS_PER_RECORD * self.records
 
 
 def _after(place: Place) -> Place:
@@ -211,10 +223,11 @@ def _after(place: Place) -> Place:
     return Place(place.record + 1, "", place.found + 1)
 
 
-def _stopped(max_seconds: float, budget: float, whole: bool, articles: int) -> str:
-    why = (f"{budget:.0f} s of reading in all, this file's budget ({max_seconds:g} s + {SECONDS_PER_MB:g} s a MB)"
-           if whole else f"no progress in {max_seconds:g} s")
-    after = f" after {articles:,} article{'s' * (articles != 1)}" if articles else ""
+def _stopped(run: _Run, whole: bool) -> str:
+    per_record = f" + {SECONDS_PER_RECORD:g} s a record" if run.records else ""
+    why = (f"{run.budget:.0f} s of reading in all, this file's budget ({run.max_seconds:g} s + {SECONDS_PER_MB:g} s a "
+           f"MB{per_record})" if whole else f"no progress in {run.max_seconds:g} s")
+    after = f" after {run.articles:,} article{'s' * (run.articles != 1)}" if run.articles else ""
     return f"stopped: {why}{after} ([index] max_file_seconds); the rest of the file is not read"
 
 
