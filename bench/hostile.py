@@ -4,7 +4,8 @@ parsers (1 MB each: a run of dots, of brackets, of unclosed emphasis, a paragrap
 
 For each build: wall time, peak RSS of the build's processes, error lines, and whether every good
 article is still answerable (`archivist ask --json -` with each article's title finds that article).
-Then what `archivist extract` reads of each damaged WARC; the server (the Slack app over HTTP, as
+Then what `archivist extract` reads of each damaged WARC, and of WARCs of a slow record or of 40,000
+small ones; the server (the Slack app over HTTP, as
 `archivist serve --http` runs it, with a local fake of Slack) idle, under 1,100 connections trickling a
 byte a second, and under 60 clients of the search page: the time /healthz and a signed event take;
 and the time to extract and chunk 100 KB, 1 MB and 8 MB articles, which must grow linearly.
@@ -88,6 +89,27 @@ def chunk_times() -> list[tuple[int, float]]:
             text = extract.text_dump((Path(d) / "long.txt").read_text()).text
             chunk(text, ChunkSettings())
             rows.append((size, time.perf_counter() - t0))
+    return rows
+
+
+def warc_budgets() -> dict[str, tuple[float, int, int, str]]:
+    """A slow record between good ones must cost that record only, and a WARC of 40,000 small records
+    (about 3 ms of trafilatura each, however small) must be read to its last record, a real page."""
+    rows = {}
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / "config.toml").write_text("[index]\nmax_file_seconds = 2\n")
+        hf.slow_warc(Path(d) / "slow-record.warc", 100_000)
+        small = [hf.warc_record(f"https://w.example/{i}", f"<html><body><p>Page {i}.</p></body></html>".encode(), f"s{i}")
+                 for i in range(40_000)]
+        (Path(d) / "40000-small-records.warc").write_bytes(
+            b"".join(small) + hf.warc_record("https://w.example/last", hf.page("The last record"), "last"))
+        for name in ("slow-record.warc", "40000-small-records.warc"):
+            t0 = time.monotonic()
+            out = subprocess.run([sys.executable, "-m", "bot.cli", "extract", "--json", name], cwd=d,
+                                 capture_output=True, text=True, timeout=3600)
+            read = [json.loads(line)["title"] for line in out.stdout.splitlines()]
+            errors = out.stderr.strip().splitlines()
+            rows[name] = (time.monotonic() - t0, len(read), len(errors), read[-1] if read else "")
     return rows
 
 
@@ -214,6 +236,9 @@ def report(args, d: str, results: dict) -> None:
                                  capture_output=True, text=True, timeout=600)
             errors = out.stderr.strip().splitlines()
             print(f"  {name:<24} {len(out.stdout.splitlines())} read  {errors[0] if errors else ''}")
+    print("\nWARC files of slow or many records, as `archivist extract --json` reads them with max_file_seconds = 2:")
+    for name, (seconds, read, errors, last) in warc_budgets().items():
+        print(f"  {name:<40} {seconds:6.1f} s  {read:>5} read  {errors:>6} error lines  last: {last}")
     print("\nthe server: time for /healthz and for a signed Slack event to be answered (ms), 20 of each")
     print(f"{'':<36}{'p50':>7}{'p99':>7}{'max':>7}  pages")
     for name, row in server_figures(Path(d) / "sample").items():
