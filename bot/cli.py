@@ -244,10 +244,9 @@ def _age(seconds: float) -> str:
 
 def open_searcher(cfg: Config):
     """The searcher over the configured index, or None after printing why not."""
+    from index.reader.model import ReaderError
     from index.searching.search import Searcher
     from index.storing.store import StoreError
-
-    from index.reader.model import ReaderError
 
     try:
         searcher = Searcher.open(cfg)

@@ -49,9 +49,8 @@ class OnnxReader:
 
     def __init__(self, folder: Path, threads: int | None = None, check: bool = False):
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
-        model = next((folder / n for n in (MODEL_FILE, "model.onnx") if (folder / n).is_file()), None)
+        model = _model_file(folder)
         if model is None or not (folder / "tokenizer.json").is_file():
             raise ReaderError(f"{folder} holds no ONNX reader ({MODEL_FILE} or model.onnx, and tokenizer.json)")
         if check:
@@ -60,11 +59,7 @@ class OnnxReader:
                 raise ReaderError(problem)
         meta = _meta(folder)
         self.name = meta.get("name") or str(folder)
-        try:
-            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        except Exception as e:  # tokenizers raises a bare Exception ("Model missing") for a file it cannot read
-            raise ReaderError(f"{folder / 'tokenizer.json'} cannot be read as a tokenizer ({e}): reinstall the "
-                              "package") from None
+        self.tokenizer = _tokenizer(folder)
         self.tokenizer.enable_truncation(max_length=int(meta.get("max_tokens", MAX_TOKENS)), strategy="longest_first")
         self.tokenizer.no_padding()
         opts = ort.SessionOptions()
@@ -136,7 +131,7 @@ def load(setting: str, threads: int | None = None) -> Reader | None:
     folder = Path(setting).expanduser()
     if not folder.is_dir():
         raise ReaderError(f"[search] reader: {folder} is not a folder")
-    if any((folder / n).is_file() for n in (MODEL_FILE, "model.onnx")):
+    if _model_file(folder):
         # a folder that ships a reader.json (one of ours, trained or copied) is checked as the bundled one is
         return OnnxReader(folder, threads, check=(folder / "reader.json").is_file())
     if (folder / "config.json").is_file():
@@ -171,16 +166,28 @@ def verify(setting: str) -> str | None:
     folder = BUNDLED_DIR if setting == BUNDLED else Path(setting).expanduser()
     if setting != BUNDLED and not (folder / "reader.json").is_file():
         return None if folder.is_dir() else f"[search] reader: {folder} is not a folder"
-    problem = damage(folder, next((folder / n for n in (MODEL_FILE, "model.onnx") if (folder / n).is_file()), None))
+    problem = damage(folder, _model_file(folder))
     if problem:
         return problem
     try:
-        from tokenizers import Tokenizer
-
-        Tokenizer.from_file(str(folder / "tokenizer.json"))
-    except Exception as e:
-        return f"{folder / 'tokenizer.json'} cannot be read as a tokenizer ({e}): reinstall the package"
+        _tokenizer(folder)
+    except ReaderError as e:
+        return str(e)
     return None
+
+
+def _model_file(folder: Path) -> Path | None:
+    return next((folder / n for n in (MODEL_FILE, "model.onnx") if (folder / n).is_file()), None)
+
+
+def _tokenizer(folder: Path):
+    from tokenizers import Tokenizer
+
+    try:
+        return Tokenizer.from_file(str(folder / "tokenizer.json"))
+    except Exception as e:  # tokenizers raises a bare Exception ("Model missing") for a file it cannot read
+        raise ReaderError(f"{folder / 'tokenizer.json'} cannot be read as a tokenizer ({e}): reinstall the "
+                          "package") from None
 
 
 def describe(setting: str) -> str:

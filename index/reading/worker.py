@@ -6,12 +6,12 @@ in a child (`python -m index.reading.worker`) and gives each file two budgets, b
 time (so that what gets indexed does not depend on how busy the machine is): `max_seconds` without
 yielding its next item, and `max_seconds` plus SECONDS_PER_MB for each MB of the file and
 SECONDS_PER_RECORD for each WARC record in all (a WARC of many slow records, a small .gz of 50 million
-bad lines). A file over either is stopped, its child
-killed, and that is the file's error line, saying how far it got; what it yielded before stays. A file
-whose child dies is that file's error too. In a WARC, a record with no progress in `max_seconds` or
-whose child dies is that record's error instead, and a new child goes on from the record after it,
-within what is left of the file's whole budget. The next file gets a fresh child. Library log lines from
-the child reach this process's logging, as its own would.
+bad lines). A file over either is stopped, its child killed, and that is the file's error line, saying
+how far it got; what it yielded before stays. A file whose child dies is that file's error too. In a
+WARC, a record with no progress in `max_seconds` or whose child dies is that record's error instead,
+and a new child goes on from the record after it, within what is left of the file's whole budget.
+The next file gets a fresh child. Library log lines from the child reach this process's logging, as
+its own would.
 """
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ log = logging.getLogger("archivist.sources")
 _CHILD_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
     p for p in (str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")) if p)}
 _END = "end"  # after a file's last item
+_LOG = "log"  # a log record from the child: (_LOG, level, logger name, message)
+_AT = "at"  # the child began (a Place) or finished (None) a record it can go on after: (_AT, place)
 SECONDS_PER_MB = 2.0  # of CPU a file may take in all beyond max_seconds: trafilatura reads a news page in 0.02 s
 # and for each WARC record it begins: a page costs trafilatura about 3 ms however small, so 40,000 records
 # of 250 bytes (10 MB) need 130 s, over the 50 s their size allows; 2,000 hostile records of 1 KB gain 20 s
@@ -55,8 +57,6 @@ def cpu_seconds(pid: int) -> float | None:
         return (int(fields[11]) + int(fields[12])) / _TICKS
     except (OSError, IndexError, ValueError):
         return None
-_LOG = "log"  # a log record from the child: (_LOG, level, logger name, message)
-_AT = "at"  # the child began (a Place) or finished (None) a record it can go on after: (_AT, place)
 
 
 class FileReader:
@@ -108,11 +108,8 @@ class FileReader:
                         continue
                     self._kill()
                     if place is not None and not over:
-                        # a stop costs the file at least max_seconds of its budget: records that stall
-                        # without using CPU (blocked) cannot go on for ever
-                        run.spent += max(used, self.max_seconds)
-                        yield SourceError(shown, f"stopped: no progress in {self.max_seconds:g} s ([index] "
-                                                 "max_file_seconds); reading went on after this record", f"#{place.rid}")
+                        yield run.lost(shown, place, used, f"stopped: no progress in {self.max_seconds:g} s "
+                                                           "([index] max_file_seconds); reading went on after this record")
                         return _after(place)
                     yield SourceError(shown, _stopped(run, over))
                     return None
@@ -121,9 +118,8 @@ class FileReader:
                 except (EOFError, OSError, pickle.UnpicklingError):
                     used, how = clock.used(), self._kill()
                     if place is not None:
-                        run.spent += max(used, self.max_seconds)
-                        yield SourceError(shown, f"its reader process died ({how}) in this record; reading went on "
-                                                 "after it", f"#{place.rid}")
+                        yield run.lost(shown, place, used, f"its reader process died ({how}) in this record; "
+                                                           "reading went on after it")
                         return _after(place)
                     yield SourceError(shown, f"its reader process died ({how}); the rest of the file is not read")
                     return None
@@ -216,6 +212,12 @@ class _Run:
     @property
     def budget(self) -> float:
         return self.max_seconds + self.for_size + SECONDS_PER_RECORD * self.records
+
+    def lost(self, shown: str, place: Place, used: float, why: str) -> SourceError:
+        """A record whose child was stopped or died: its error line. The stop costs the file at least
+        max_seconds of its budget, so that records that stall without using CPU cannot go on for ever."""
+        self.spent += max(used, self.max_seconds)
+        return SourceError(shown, why, f"#{place.rid}")
 
 
 def _after(place: Place) -> Place:

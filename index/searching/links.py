@@ -115,17 +115,14 @@ def _key(path: Path) -> bytes:
     """The key a link-secret file holds, refused when it is not one: every link would then be
     forgeable (an empty key) or the file was damaged. A new key is not made in its place: links that
     replicas and old messages hold would silently stop working."""
-    text = path.read_text(errors="replace").strip()
-    why = "it is empty" if not text else None
-    if why is None:
-        try:
-            key = bytes.fromhex(text)
-        except ValueError:
-            why = "it is not hexadecimal"
-        else:
-            if len(key) >= MIN_SECRET_BYTES:
-                return key
-            why = f"it holds {len(key)} bytes, under {MIN_SECRET_BYTES}"
+    try:
+        key = bytes.fromhex(path.read_text(errors="replace").strip())
+    except ValueError:
+        why = "it is not hexadecimal"
+    else:
+        if len(key) >= MIN_SECRET_BYTES:
+            return key
+        why = f"it holds {len(key)} bytes, under {MIN_SECRET_BYTES}" if key else "it is empty"
     raise LinkKeyError(f"{path} is not a link key ({why}): restore it from a replica's copy, or delete it to make a "
                        "new one (archived-copy links already shared then stop working)")
 
